@@ -1,0 +1,154 @@
+"""The parsed content of a GOV.UK page: frozen values with a canonical JSON form.
+
+Everything downstream (storage, changes, reports) works on these types. Equality is semantic
+equality because the parser normalises text, so the SHA-256 of `page_to_json` is the change gate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, TypeAlias
+
+PageKind: TypeAlias = Literal["publication", "html_document", "attachment"]
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentLink:
+    """One entry of a publication's "Documents" list."""
+
+    title: str
+    url: str
+    kind: Literal["html", "attachment"]
+    attributes: tuple[str, ...] = ()  # e.g. ("HTML",) or ("PDF", "1.2 MB", "12 pages")
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateEntry:
+    """One entry of a publication's change history: the date GOV.UK shows and the note."""
+
+    date: str  # ISO date, the date part of the datetime attribute in its own offset
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    """An organisation listed in an HTML document: an h3 and what follows it."""
+
+    name: str
+    url: str | None
+    description: str
+    stage: str  # normalised stage label, e.g. "Discovery and deep research"
+    stage_heading: str  # the h2 text as written
+    links: tuple[str, ...] = ()
+    position: int = 0  # 0-based order within the document
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """A GOV.UK publication page: metadata, its Documents list and its change history."""
+
+    url: str
+    title: str
+    doc_type: str
+    description: str
+    from_organisations: tuple[str, ...]
+    published: str | None  # ISO date
+    last_updated: str | None  # ISO date
+    documents: tuple[DocumentLink, ...]
+    updates: tuple[UpdateEntry, ...]  # newest first
+    details_text: str
+    kind: Literal["publication"] = field(default="publication")
+
+
+@dataclass(frozen=True, slots=True)
+class HtmlDocument:
+    """An HTML attachment of a publication, with the organisations it lists."""
+
+    url: str
+    title: str
+    doc_type: str
+    updated: str | None  # ISO date of the "Updated <date>" / "Published <date>" line
+    intro_text: str
+    organisations: tuple[Organisation, ...]
+    text: str  # normalised body text, for line diffs
+    kind: Literal["html_document"] = field(default="html_document")
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A non-HTML attachment (PDF, CSV, ...) recorded from the Documents list, never fetched."""
+
+    url: str
+    title: str
+    attributes: tuple[str, ...]
+    kind: Literal["attachment"] = field(default="attachment")
+
+
+Page: TypeAlias = Publication | HtmlDocument | Attachment
+
+
+def page_to_dict(page: Page) -> dict[str, Any]:
+    """Return the page as plain JSON-compatible data."""
+    return asdict(page)
+
+
+def page_to_json(page: Page) -> str:
+    """Return the canonical JSON form: sorted keys, no ASCII escaping, compact separators."""
+    return json.dumps(page_to_dict(page), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def content_hash(page: Page) -> str:
+    """Return the SHA-256 hex digest of the canonical JSON: equal pages have equal hashes."""
+    return hashlib.sha256(page_to_json(page).encode("utf-8")).hexdigest()
+
+
+def page_from_dict(data: dict[str, Any]) -> Page:
+    """Rebuild a page from `page_to_dict` output (as stored)."""
+    kind = data["kind"]
+    if kind == "publication":
+        return Publication(
+            url=data["url"],
+            title=data["title"],
+            doc_type=data["doc_type"],
+            description=data["description"],
+            from_organisations=tuple(data["from_organisations"]),
+            published=data["published"],
+            last_updated=data["last_updated"],
+            documents=tuple(
+                DocumentLink(d["title"], d["url"], d["kind"], tuple(d["attributes"]))
+                for d in data["documents"]
+            ),
+            updates=tuple(UpdateEntry(u["date"], u["note"]) for u in data["updates"]),
+            details_text=data["details_text"],
+        )
+    if kind == "html_document":
+        return HtmlDocument(
+            url=data["url"],
+            title=data["title"],
+            doc_type=data["doc_type"],
+            updated=data["updated"],
+            intro_text=data["intro_text"],
+            organisations=tuple(
+                Organisation(
+                    name=o["name"],
+                    url=o["url"],
+                    description=o["description"],
+                    stage=o["stage"],
+                    stage_heading=o["stage_heading"],
+                    links=tuple(o["links"]),
+                    position=o["position"],
+                )
+                for o in data["organisations"]
+            ),
+            text=data["text"],
+        )
+    if kind == "attachment":
+        return Attachment(url=data["url"], title=data["title"], attributes=tuple(data["attributes"]))
+    raise ValueError(f"unknown page kind {kind!r}")
+
+
+def page_from_json(text: str) -> Page:
+    """Rebuild a page from its canonical JSON."""
+    return page_from_dict(json.loads(text))

@@ -1,0 +1,68 @@
+"""Shared test fixtures: the network guard and database URLs."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+_real_getaddrinfo = socket.getaddrinfo
+_LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+def _is_loopback(host: object) -> bool:
+    if not isinstance(host, str):
+        return False
+    if host in _LOCAL_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> Any:
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):
+        raise RuntimeError(f"test tried to reach the internet: {address!r}")
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: Any) -> Any:
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):
+        raise RuntimeError(f"test tried to reach the internet: {address!r}")
+    return _real_connect_ex(self, address)
+
+
+def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    if host is not None and not _is_loopback(host if isinstance(host, str) else host.decode()):
+        raise RuntimeError(f"test tried to resolve a non-local host: {host!r}")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _no_internet(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail any test that tries to reach anything but this machine's loopback."""
+    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
+    yield
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    """The PostgreSQL URL from LIFESCI_TRACKER_TEST_DATABASE_URL; skipped only when it is unset.
+
+    `.ci/run` always sets it, and sets LIFESCI_TRACKER_REQUIRE_POSTGRES=1 so a missing URL fails.
+    """
+    url = os.environ.get("LIFESCI_TRACKER_TEST_DATABASE_URL")
+    if not url:
+        if os.environ.get("LIFESCI_TRACKER_REQUIRE_POSTGRES"):
+            pytest.fail("LIFESCI_TRACKER_TEST_DATABASE_URL must be set when PostgreSQL is required")
+        pytest.skip("LIFESCI_TRACKER_TEST_DATABASE_URL is not set")
+    return url
