@@ -1,0 +1,220 @@
+"""The snapshot schema (DESIGN §7): SQLAlchemy 2.0 typed models.
+
+run -> observation (one per fetch) -> page_version (only when the parsed content changed) ->
+blob (raw body, content-addressed), with organisation and update_entry rows per version for
+queries, and the delivery outbox.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every backend (SQLite stores no offset; PostgreSQL does)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention, so Alembic migrations have stable names."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Run(Base):
+    """One tracking run: status running | ok | partial | failed, with per-outcome page counts."""
+
+    __tablename__ = "run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    trigger: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    pages_fetched: Mapped[int] = mapped_column(default=0)
+    pages_new: Mapped[int] = mapped_column(default=0)
+    pages_changed: Mapped[int] = mapped_column(default=0)
+    pages_unchanged: Mapped[int] = mapped_column(default=0)
+    pages_not_modified: Mapped[int] = mapped_column(default=0)
+    pages_gone: Mapped[int] = mapped_column(default=0)
+    pages_errors: Mapped[int] = mapped_column(default=0)
+    pages_anomalies: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    pid: Mapped[int | None] = mapped_column(Integer)
+
+    def __repr__(self) -> str:
+        return f"<Run {self.id} {self.status}>"
+
+
+class Page(Base):
+    """A tracked URL: the publication, an HTML document or a non-HTML attachment."""
+
+    __tablename__ = "page"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"<Page {self.id} {self.url}>"
+
+
+class Blob(Base):
+    """A raw body, stored once however often it is seen: key = SHA-256 of the uncompressed bytes."""
+
+    __tablename__ = "blob"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    compression: Mapped[str] = mapped_column(String(10))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+    def __repr__(self) -> str:
+        return f"<Blob {self.sha256[:12]} {self.size}B>"
+
+
+class PageVersion(Base):
+    """A distinct parsed state of a page, written only when its content hash changes."""
+
+    __tablename__ = "page_version"
+    __table_args__ = (Index("ix_page_version_page_run", "page_id", "run_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("page.id", ondelete="CASCADE"))
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    content_hash: Mapped[str] = mapped_column(String(64))
+    content_json: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    blob_sha256: Mapped[str | None] = mapped_column(ForeignKey("blob.sha256", ondelete="SET NULL"))
+
+    page: Mapped[Page] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<PageVersion {self.id} page={self.page_id} run={self.run_id}>"
+
+
+class Observation(Base):
+    """One fetch (or skipped fetch) of one page in one run, whatever its outcome."""
+
+    __tablename__ = "observation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id"), index=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("page.id", ondelete="CASCADE"), index=True)
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    outcome: Mapped[str] = mapped_column(String(20))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("page_version.id"))
+    elapsed_s: Mapped[float | None] = mapped_column(Float)
+    bytes: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    def __repr__(self) -> str:
+        return f"<Observation {self.id} run={self.run_id} page={self.page_id} {self.outcome}>"
+
+
+class OrganisationRow(Base):
+    """An organisation as listed in one version of an HTML document."""
+
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("page_version.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    stage: Mapped[str] = mapped_column(Text)
+    stage_heading: Mapped[str] = mapped_column(Text)
+    links_json: Mapped[str] = mapped_column(Text)
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.name!r} v={self.version_id}>"
+
+
+class UpdateEntryRow(Base):
+    """A change-history entry (date, note) in one version of a publication."""
+
+    __tablename__ = "update_entry"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("page_version.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    date: Mapped[str] = mapped_column(String(10))
+    note: Mapped[str] = mapped_column(Text)
+
+    def __repr__(self) -> str:
+        return f"<UpdateEntry {self.date} v={self.version_id}>"
+
+
+class Delivery(Base):
+    """The outbox: one report delivery (channel, format, target), sent after its run commits."""
+
+    __tablename__ = "delivery"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id"), index=True)
+    from_run_id: Mapped[int | None] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(20))
+    format: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"<Delivery {self.id} {self.channel}/{self.format} {self.status}>"
