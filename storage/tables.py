@@ -81,6 +81,11 @@ class Run(Base):
     pages_anomalies: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
     pid: Mapped[int | None] = mapped_column(Integer)
+    # The ChangeSet summary against the previous finished run, as JSON (DESIGN §8), so `history`
+    # need not recompute every diff. Derived data: it can always be rebuilt from the versions.
+    summary_json: Mapped[str | None] = mapped_column(Text)
+    organisations_stored: Mapped[int | None] = mapped_column(Integer)
+    updates_stored: Mapped[int | None] = mapped_column(Integer)
 
     def __repr__(self) -> str:
         return f"<Run {self.id} {self.status}>"

@@ -66,3 +66,36 @@ def postgres_url() -> str:
             pytest.fail("LIFESCI_TRACKER_TEST_DATABASE_URL must be set when PostgreSQL is required")
         pytest.skip("LIFESCI_TRACKER_TEST_DATABASE_URL is not set")
     return url
+
+
+def _schema_url(base_url: str, schema: str) -> str:
+    separator = "&" if "?" in base_url else "?"
+    return f"{base_url}{separator}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture
+def pg_schema_url(postgres_url: str) -> Iterator[str]:
+    """A PostgreSQL URL whose tables live in a fresh schema, dropped after the test."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield _schema_url(postgres_url, schema)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    """The same test on an SQLite file and on PostgreSQL (an isolated schema)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/tracker.db"
+    url: str = request.getfixturevalue("pg_schema_url")
+    return url

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 01:58:25.447125
+Create Date: 2026-11-26
 """
 
 from collections.abc import Sequence
@@ -53,6 +53,9 @@ def upgrade() -> None:
         sa.Column("pages_anomalies", sa.Integer(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("pid", sa.Integer(), nullable=True),
+        sa.Column("summary_json", sa.Text(), nullable=True),
+        sa.Column("organisations_stored", sa.Integer(), nullable=True),
+        sa.Column("updates_stored", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_run")),
     )
     with op.batch_alter_table("run", schema=None) as batch_op:

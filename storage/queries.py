@@ -1,0 +1,152 @@
+"""Read side of the snapshot store: refs, states at a run, runs and observations."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from scraper.page import Page, Publication, page_from_json
+from storage.errors import RefError
+from storage.tables import Observation, PageVersion, Run
+from storage.tables import Page as PageRow
+
+FINISHED = ("ok", "partial")
+_LATEST = re.compile(r"^latest(?:~(\d+))?$")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredState:
+    """The tracked pages as of one run: each live page URL and its newest version by then."""
+
+    run_id: int
+    started_at: datetime
+    pages: dict[str, Page]
+
+
+def finished_runs(session: Session, *, limit: int | None = None) -> list[Run]:
+    """Return finished runs (ok or partial), newest first."""
+    query = select(Run).where(Run.status.in_(FINISHED)).order_by(Run.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def all_runs(session: Session, *, limit: int | None = None) -> list[Run]:
+    """Return every recorded run, newest first."""
+    query = select(Run).order_by(Run.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def previous_finished_run(session: Session, run_id: int) -> Run | None:
+    """Return the newest finished run before `run_id`."""
+    return session.scalars(
+        select(Run)
+        .where(Run.status.in_(FINISHED), Run.id < run_id)
+        .order_by(Run.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _parse_moment(ref: str) -> datetime | None:
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", ref):
+            # A bare date means the end of that day, UTC.
+            day = date.fromisoformat(ref)
+            return datetime.combine(day, time.max, tzinfo=UTC)
+        moment = datetime.fromisoformat(ref.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def resolve_ref(session: Session, ref: str) -> Run:
+    """Return the run a ref names: a run id, `latest`, `latest~N` or an ISO date/time."""
+    text = ref.strip()
+    if not finished_runs(session, limit=1):
+        raise RefError("no finished runs stored yet: run `lifesci-tracker run` first")
+    if text.isdigit():
+        run = session.get(Run, int(text))
+        if run is None:
+            raise RefError(f"no run with id {text}")
+        if run.status not in FINISHED:
+            raise RefError(f"run {text} did not finish (status {run.status})")
+        return run
+    match = _LATEST.match(text)
+    if match:
+        back = int(match.group(1) or 0)
+        runs = finished_runs(session, limit=back + 1)
+        if len(runs) <= back:
+            raise RefError(f"{text}: only {len(runs)} finished run(s) stored")
+        return runs[back]
+    moment = _parse_moment(text)
+    if moment is None:
+        raise RefError(f"not a ref: {ref!r} (use a run id, latest, latest~N or an ISO date)")
+    run = session.scalars(
+        select(Run)
+        .where(Run.status.in_(FINISHED), Run.started_at <= moment)
+        .order_by(Run.id.desc())
+        .limit(1)
+    ).first()
+    if run is None:
+        raise RefError(f"{text}: before the first stored run")
+    return run
+
+
+def live_pages(pages: dict[str, Page]) -> dict[str, Page]:
+    """Keep the publications and the documents their Documents lists link at that state.
+
+    A document no longer listed drops out of the state, so the diff reports it as removed.
+    """
+    publications = [p for p in pages.values() if isinstance(p, Publication)]
+    listed = {link.url for publication in publications for link in publication.documents}
+    return {
+        url: page for url, page in pages.items() if isinstance(page, Publication) or url in listed
+    }
+
+
+def state_at(session: Session, run: Run) -> StoredState:
+    """Return the state as of `run`: each live page's newest version at or before it."""
+    newest = (
+        select(func.max(PageVersion.id))
+        .where(PageVersion.run_id <= run.id)
+        .group_by(PageVersion.page_id)
+    )
+    rows = session.execute(
+        select(PageRow.url, PageVersion.content_json)
+        .join(PageRow, PageRow.id == PageVersion.page_id)
+        .where(PageVersion.id.in_(newest))
+    ).all()
+    pages = {url: page_from_json(content) for url, content in rows}
+    return StoredState(run.id, run.started_at, live_pages(pages))
+
+
+def observations_for_run(session: Session, run_id: int) -> Sequence[tuple[Observation, str]]:
+    """Return the observations of a run with their page URLs, in the order they were made."""
+    rows = session.execute(
+        select(Observation, PageRow.url)
+        .join(PageRow, PageRow.id == Observation.page_id)
+        .where(Observation.run_id == run_id)
+        .order_by(Observation.id)
+    ).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def version_raw_body(session: Session, url: str, run: Run) -> tuple[Page, str | None] | None:
+    """Return a page's newest version at `run` and the key of its stored raw body."""
+    row = session.execute(
+        select(PageVersion)
+        .join(PageRow, PageRow.id == PageVersion.page_id)
+        .where(PageRow.url == url, PageVersion.run_id <= run.id)
+        .order_by(PageVersion.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    return page_from_json(row.content_json), row.blob_sha256

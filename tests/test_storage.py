@@ -1,0 +1,199 @@
+"""Storage on SQLite and PostgreSQL: versions only on change, blobs once, states and refs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from scraper.page import DocumentLink, HtmlDocument, Organisation, Publication, UpdateEntry
+from storage import queries, snapshots
+from storage.db import create_db_engine, make_sessionmaker, needs_upgrade, upgrade
+from storage.errors import RefError
+from storage.tables import Blob, Observation, OrganisationRow, PageVersion, Run, UpdateEntryRow
+
+PUB = "https://www.gov.uk/government/publications/uk-life-sciences-support"
+DOC = PUB + "/experimental-medicine-and-clinical-trials"
+T0 = datetime(2026, 11, 2, 7, 0, tzinfo=UTC)
+
+
+def publication(*docs: str, notes: int = 1) -> Publication:
+    return Publication(
+        url=PUB,
+        title="UK life sciences support",
+        doc_type="Guidance",
+        description="Support for life sciences businesses.",
+        from_organisations=("Life Sciences Organisation",),
+        published="2015-01-10",
+        last_updated="2021-12-01",
+        documents=tuple(DocumentLink(f"Doc {d}", d, "html", ("HTML",)) for d in docs),
+        updates=tuple(UpdateEntry(f"2021-12-0{i + 1}", f"Note {i}") for i in range(notes)),
+        details_text="Details.",
+    )
+
+
+def document(*names: str) -> HtmlDocument:
+    return HtmlDocument(
+        url=DOC,
+        title="Experimental medicine and clinical trials",
+        doc_type="Guidance",
+        updated="2021-12-01",
+        intro_text="Intro.",
+        organisations=tuple(
+            Organisation(n, f"https://{i}.example", f"About {n}.", "Discovery", "Discovery", (), i)
+            for i, n in enumerate(names)
+        ),
+        text="\n".join(names),
+    )
+
+
+@pytest.fixture
+def sessions(database_url: str) -> sessionmaker[Session]:
+    engine = create_db_engine(database_url)
+    upgrade(engine)
+    return make_sessionmaker(engine)
+
+
+def finish(session: Session, run: Run, status: str = "ok") -> None:
+    run.status = status
+    run.finished_at = run.started_at + timedelta(minutes=1)
+
+
+def count(session: Session, table: type) -> int:
+    return session.scalar(select(func.count()).select_from(table)) or 0
+
+
+def test_the_schema_is_created_by_upgrade_and_then_current(database_url: str) -> None:
+    engine = create_db_engine(database_url)
+    assert needs_upgrade(engine)
+    upgrade(engine)
+    assert not needs_upgrade(engine)
+
+
+def test_unchanged_content_adds_no_version_and_no_blob(sessions: sessionmaker[Session]) -> None:
+    for day in range(2):
+        with sessions.begin() as session:
+            run = snapshots.start_run(
+                session, trigger="manual", now=T0 + timedelta(days=day), pid=1
+            )
+            outcome = snapshots.record_page(
+                session,
+                run=run,
+                url=DOC,
+                page=document("AMRC", "CPRD"),
+                raw=b"<html>%d" % day,
+                now=T0,
+            )
+            finish(session, run)
+        assert outcome == ("new" if day == 0 else "unchanged")
+    with sessions() as session:
+        assert count(session, PageVersion) == 1
+        assert count(session, Blob) == 1
+        assert count(session, Observation) == 2
+        assert count(session, OrganisationRow) == 2
+
+
+def test_changed_content_adds_one_version_with_its_rows(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        run = snapshots.start_run(session, trigger="manual", now=T0, pid=1)
+        snapshots.record_page(session, run=run, url=PUB, page=publication(DOC), raw=b"p", now=T0)
+        snapshots.record_page(session, run=run, url=DOC, page=document("AMRC"), raw=b"a", now=T0)
+        finish(session, run)
+    with sessions.begin() as session:
+        run = snapshots.start_run(session, trigger="manual", now=T0 + timedelta(days=1), pid=1)
+        pub_outcome = snapshots.record_page(
+            session, run=run, url=PUB, page=publication(DOC, notes=2), raw=b"p2", now=T0
+        )
+        doc_outcome = snapshots.record_page(
+            session, run=run, url=DOC, page=document("AMRC", "CPRD"), raw=b"b", now=T0
+        )
+        finish(session, run)
+    assert (pub_outcome, doc_outcome) == ("changed", "changed")
+    with sessions() as session:
+        assert count(session, PageVersion) == 4
+        assert count(session, UpdateEntryRow) == 3
+        first, second = queries.finished_runs(session)[::-1]
+        assert list(queries.state_at(session, first).pages[DOC].organisations)[0].name == "AMRC"
+        later = queries.state_at(session, second).pages[DOC]
+        assert isinstance(later, HtmlDocument)
+        assert [o.name for o in later.organisations] == ["AMRC", "CPRD"]
+
+
+def test_a_document_no_longer_listed_leaves_the_state(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        run = snapshots.start_run(session, trigger="manual", now=T0, pid=1)
+        snapshots.record_page(session, run=run, url=PUB, page=publication(DOC), raw=None, now=T0)
+        snapshots.record_page(session, run=run, url=DOC, page=document("AMRC"), raw=None, now=T0)
+        finish(session, run)
+    with sessions.begin() as session:
+        run = snapshots.start_run(session, trigger="manual", now=T0, pid=1)
+        snapshots.record_page(session, run=run, url=PUB, page=publication(), raw=None, now=T0)
+        finish(session, run)
+    with sessions() as session:
+        latest = queries.resolve_ref(session, "latest")
+        assert DOC not in queries.state_at(session, latest).pages
+        assert DOC in queries.state_at(session, queries.resolve_ref(session, "latest~1")).pages
+
+
+def test_refs_by_id_latest_and_date(sessions: sessionmaker[Session]) -> None:
+    ids = []
+    for day in range(3):
+        with sessions.begin() as session:
+            run = snapshots.start_run(
+                session, trigger="manual", now=T0 + timedelta(days=day), pid=1
+            )
+            finish(session, run, "failed" if day == 1 else "ok")
+            ids.append(run.id)
+    with sessions() as session:
+        assert queries.resolve_ref(session, "latest").id == ids[2]
+        assert queries.resolve_ref(session, "latest~1").id == ids[0]  # failed runs are skipped
+        assert queries.resolve_ref(session, str(ids[0])).id == ids[0]
+        assert queries.resolve_ref(session, "2026-11-03").id == ids[0]
+        assert queries.resolve_ref(session, "2026-11-04T08:00:00Z").id == ids[2]
+        for bad in ("latest~5", "2020-01-01", "999", str(ids[1]), "yesterday"):
+            with pytest.raises(RefError):
+                queries.resolve_ref(session, bad)
+
+
+def test_an_empty_database_has_no_refs(sessions: sessionmaker[Session]) -> None:
+    with sessions() as session, pytest.raises(RefError, match="no finished runs"):
+        queries.resolve_ref(session, "latest")
+
+
+def test_runs_left_running_are_marked_failed(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        killed = snapshots.start_run(session, trigger="manual", now=T0, pid=1).id
+    with sessions.begin() as session:
+        assert snapshots.fail_stale_runs(session, now=T0) == [killed]
+    with sessions() as session:
+        run = session.get_one(Run, killed)
+        assert run.status == "failed"
+        assert run.finished_at == T0
+
+
+def test_conditional_headers_come_from_the_stored_response(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        run = snapshots.start_run(session, trigger="manual", now=T0, pid=1)
+        snapshots.record_page(
+            session,
+            run=run,
+            url=DOC,
+            page=document("AMRC"),
+            raw=b"x",
+            now=T0,
+            fetched=snapshots.Fetched(http_status=200, etag='"abc"', last_modified="Mon"),
+        )
+        snapshots.record_problem(
+            session,
+            run=run,
+            url=DOC,
+            kind="html_document",
+            outcome="error",
+            now=T0,
+            fetched=snapshots.Fetched(http_status=500, etag='"err"'),
+            error="HTTP 500",
+        )
+    with sessions() as session:
+        assert snapshots.conditional_headers(session, DOC) == ('"abc"', "Mon")

@@ -1,0 +1,82 @@
+"""`lifesci-tracker run`: one tracking run, with a one-screen summary or `--json`."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from changes.changeset import summary_to_dict
+from storage.lock import run_lock
+from tracker.app import fetcher_factory, make_http_session, open_database
+from tracker.cli import Context, cli, handle_errors, pass_context
+from tracker.pipeline import RunResult, run_once
+from tracker.summary import describe_run
+
+
+def run_to_dict(result: RunResult) -> dict[str, object]:
+    """Return the `run --json` structure of DESIGN §4."""
+    return {
+        "run": result.run_id,
+        "status": result.status,
+        "pages": result.page_counts(),
+        "summary": summary_to_dict(result.changeset.summary),
+        "stored": {
+            "organisations": result.organisations_stored,
+            "updates": result.updates_stored,
+        },
+        "problems": [
+            {"url": p.url, "outcome": p.outcome, "reason": p.reason} for p in result.problems
+        ],
+    }
+
+
+@cli.command("run")
+@click.option("--json", "as_json", is_flag=True, help="Print the run's outcome as JSON.")
+@click.option("--no-report", is_flag=True, help="Do not write or send reports for this run.")
+@click.option(
+    "--accept-anomalies",
+    is_flag=True,
+    help="Store documents held back as anomalies (when a large removal is real).",
+)
+@click.option(
+    "--wait",
+    "wait_s",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Wait up to this many seconds for another run's lock instead of exiting 3.",
+)
+@pass_context
+@handle_errors
+def run_command(
+    context: Context, as_json: bool, no_report: bool, accept_anomalies: bool, wait_s: float
+) -> None:
+    """Fetch the publication and its documents, store new versions, and report changes.
+
+    Exit status: 0 all pages tracked; 1 some pages failed or were held back (stored data kept);
+    2 configuration error; 3 another run holds the lock.
+
+    \b
+    Example:
+        lifesci-tracker run
+        lifesci-tracker run --json
+    """
+    config = context.config
+    with run_lock(config.database.url, wait_s=wait_s):
+        database = open_database(config, create=True)
+        with make_http_session() as http:
+            result = run_once(
+                config,
+                sessions=database.sessions,
+                http=http,
+                fetcher_factory=fetcher_factory(config),
+                accept_anomalies=accept_anomalies,
+            )
+        database.engine.dispose()
+    if as_json:
+        click.echo(json.dumps(run_to_dict(result), indent=2, ensure_ascii=False))
+    else:
+        click.echo(describe_run(result))
+    sys.exit(result.exit_code)

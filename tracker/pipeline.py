@@ -1,0 +1,296 @@
+"""One tracking run: fetch -> parse -> store -> diff -> report. The only place the stages meet.
+
+Each page is stored in its own transaction; a final transaction finishes the run and writes its
+summary and outbox rows. A fault on one page never stops the others and never removes anything.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import requests
+from scraper.parse import parse_html_document, parse_publication
+from sqlalchemy.orm import Session, sessionmaker
+
+from changes import diff
+from changes.changeset import ChangeSet, State, StateRef, summary_to_dict
+from scraper.errors import FetchError, LayoutChangedError
+from scraper.fetch import Fetcher, FetchResult
+from scraper.page import Attachment, DocumentLink, HtmlDocument, Page, Publication
+from storage import queries, snapshots
+from storage.tables import Run
+from tracker.config import Config
+from tracker.guard import anomaly_reason
+
+logger = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+PROBLEM_OUTCOMES = ("error", "anomaly", "gone")
+
+
+def utc_now() -> datetime:
+    """Return the current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class PageOutcome:
+    """What happened to one page in a run."""
+
+    url: str
+    kind: str
+    outcome: str  # new | changed | unchanged | not_modified | gone | error | anomaly
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """The outcome of a run, for the CLI summary, `--json` and reports."""
+
+    run_id: int
+    status: str
+    pages: tuple[PageOutcome, ...]
+    changeset: ChangeSet
+    organisations_stored: int
+    updates_stored: int
+    title: str = "UK life sciences support"
+    stale_runs_failed: tuple[int, ...] = field(default=())
+
+    @property
+    def problems(self) -> tuple[PageOutcome, ...]:
+        """Pages that failed, were held back, or are gone."""
+        return tuple(p for p in self.pages if p.outcome in PROBLEM_OUTCOMES)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every page was tracked, else 1 (data kept, nothing lost)."""
+        return 0 if self.status == "ok" else 1
+
+    def page_counts(self) -> dict[str, int]:
+        """Return the per-outcome page counts of DESIGN §4."""
+        return count_pages(self.pages)
+
+
+def count_pages(outcomes: Sequence[PageOutcome]) -> dict[str, int]:
+    """Count pages per outcome as in DESIGN §4; `fetched` counts pages requested over HTTP."""
+    keys = ("fetched", "new", "changed", "unchanged", "not_modified", "gone", "errors", "anomalies")
+    counts = dict.fromkeys(keys, 0)
+    for page in outcomes:
+        counts[{"error": "errors", "anomaly": "anomalies"}.get(page.outcome, page.outcome)] += 1
+        if page.kind != "attachment":
+            counts["fetched"] += 1
+    return counts
+
+
+def _fetched_meta(result: FetchResult) -> snapshots.Fetched:
+    return snapshots.Fetched(
+        http_status=result.status,
+        etag=result.etag,
+        last_modified=result.last_modified,
+        elapsed_s=result.elapsed_s,
+        size=len(result.body),
+    )
+
+
+class RunPipeline:
+    """Carries one run's collaborators through its pages."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        sessions: sessionmaker[Session],
+        fetcher: Fetcher,
+        run_id: int,
+        clock: Clock,
+        accept_anomalies: bool,
+    ) -> None:
+        self.config = config
+        self.sessions = sessions
+        self.fetcher = fetcher
+        self.run_id = run_id
+        self.clock = clock
+        self.accept_anomalies = accept_anomalies
+        self.outcomes: list[PageOutcome] = []
+
+    def track_page(self, url: str, kind: str, parse: Callable[[bytes, str], Page]) -> Page | None:
+        """Fetch, parse, guard and store one page; return its current content (new or stored)."""
+        with self.sessions() as session:
+            etag, last_modified = snapshots.conditional_headers(session, url)
+            previous = snapshots.latest_version(session, url)
+        previous_page = previous.page if previous else None
+        try:
+            result = self.fetcher.fetch(url, etag=etag, last_modified=last_modified)
+        except FetchError as exc:
+            self._problem(url, kind, "error", exc.reason)
+            return previous_page
+        meta = _fetched_meta(result)
+        if result.not_modified and previous_page is not None:
+            self._problem(url, kind, "not_modified", None, meta)
+            return previous_page
+        if result.gone or result.not_modified:
+            reason = f"HTTP {result.status}" if result.gone else "304 with nothing stored"
+            self._problem(url, kind, "gone" if result.gone else "error", reason, meta)
+            return previous_page
+        try:
+            page = parse(result.body, url)
+        except LayoutChangedError as exc:
+            self._problem(url, kind, "anomaly", exc.reason, meta)
+            return previous_page
+        reason = anomaly_reason(
+            previous_page, page, max_removed_fraction=self.config.source.max_removed_fraction
+        )
+        if reason is not None and not self.accept_anomalies:
+            self._problem(url, kind, "anomaly", reason, meta)
+            return previous_page
+        self._store(url, page, result.body, meta)
+        return page
+
+    def record_attachment(self, link: DocumentLink) -> None:
+        """Store a non-HTML attachment's metadata as a page version (never fetched)."""
+        page = Attachment(url=link.url, title=link.title, attributes=link.attributes)
+        self._store(link.url, page, None, None)
+
+    def _store(
+        self, url: str, page: Page, raw: bytes | None, meta: snapshots.Fetched | None
+    ) -> None:
+        with self.sessions.begin() as session:
+            run = session.get_one(Run, self.run_id)
+            outcome = snapshots.record_page(
+                session, run=run, url=url, page=page, raw=raw, now=self.clock(), fetched=meta
+            )
+        logger.info("%s: %s", url, outcome)
+        self.outcomes.append(PageOutcome(url, page.kind, outcome))
+
+    def _problem(
+        self,
+        url: str,
+        kind: str,
+        outcome: str,
+        reason: str | None,
+        meta: snapshots.Fetched | None = None,
+    ) -> None:
+        with self.sessions.begin() as session:
+            run = session.get_one(Run, self.run_id)
+            snapshots.record_problem(
+                session,
+                run=run,
+                url=url,
+                kind=kind,
+                outcome=outcome,
+                now=self.clock(),
+                fetched=meta,
+                error=reason,
+            )
+        log = logger.info if outcome == "not_modified" else logger.warning
+        log("%s: %s%s", url, outcome, f" ({reason})" if reason else "")
+        self.outcomes.append(PageOutcome(url, kind, outcome, reason))
+
+    def track_all(self) -> str:
+        """Track every configured publication and its documents; return the publication title."""
+        title = ""
+        for url in self.config.source.urls:
+            publication = self.track_page(url, "publication", parse_publication)
+            if not isinstance(publication, Publication):
+                continue
+            title = title or publication.title
+            for link in publication.documents:
+                if link.kind == "html":
+                    self.track_page(link.url, "html_document", parse_html_document)
+                else:
+                    self.record_attachment(link)
+        return title
+
+
+def _run_status(outcomes: list[PageOutcome]) -> str:
+    tracked = [o for o in outcomes if o.outcome not in PROBLEM_OUTCOMES]
+    if not tracked:
+        return "failed"
+    return "partial" if len(tracked) < len(outcomes) else "ok"
+
+
+def _to_state(stored: queries.StoredState | None) -> State | None:
+    if stored is None:
+        return None
+    return State(run=stored.run_id, at=stored.started_at, pages=stored.pages)
+
+
+def compute_changes(session: Session, run: Run) -> tuple[ChangeSet, State]:
+    """Return the ChangeSet from the previous finished run's state to `run`'s, and `run`'s state."""
+    previous = queries.previous_finished_run(session, run.id)
+    old = _to_state(queries.state_at(session, previous)) if previous else None
+    new = _to_state(queries.state_at(session, run))
+    assert new is not None
+    return diff(old, new), new
+
+
+def count_stored(state: State) -> tuple[int, int]:
+    """Return how many organisations and update entries the state holds."""
+    organisations = sum(
+        len(p.organisations) for p in state.pages.values() if isinstance(p, HtmlDocument)
+    )
+    updates = sum(len(p.updates) for p in state.pages.values() if isinstance(p, Publication))
+    return organisations, updates
+
+
+def run_once(
+    config: Config,
+    *,
+    sessions: sessionmaker[Session],
+    http: requests.Session,
+    fetcher_factory: Callable[[requests.Session], Fetcher],
+    trigger: str = "manual",
+    accept_anomalies: bool = False,
+    clock: Clock = utc_now,
+) -> RunResult:
+    """Run one tracking run and return its result. The caller holds the run lock."""
+    with sessions.begin() as session:
+        stale = snapshots.fail_stale_runs(session, now=clock())
+        run_id = snapshots.start_run(session, trigger=trigger, now=clock(), pid=os.getpid()).id
+    pipeline = RunPipeline(
+        config,
+        sessions=sessions,
+        fetcher=fetcher_factory(http),
+        run_id=run_id,
+        clock=clock,
+        accept_anomalies=accept_anomalies,
+    )
+    try:
+        title = pipeline.track_all()
+    except BaseException as exc:
+        with sessions.begin() as session:
+            run = session.get_one(Run, run_id)
+            run.status, run.finished_at = "failed", clock()
+            run.error = f"{type(exc).__name__}: {exc}"[:2000]
+        raise
+    status = _run_status(pipeline.outcomes)
+    with sessions.begin() as session:
+        run = session.get_one(Run, run_id)
+        run.status, run.finished_at = status, clock()
+        for key, value in count_pages(pipeline.outcomes).items():
+            setattr(run, f"pages_{key}", value)
+        organisations = updates = 0
+        changeset = ChangeSet(from_ref=None, to_ref=StateRef(run_id, run.started_at))
+        if status == "failed":
+            reasons = "; ".join(f"{o.url}: {o.reason}" for o in pipeline.outcomes[:3])
+            run.error = f"nothing could be tracked: {reasons or 'no pages'}"
+        else:
+            session.flush()
+            changeset, state = compute_changes(session, run)
+            organisations, updates = count_stored(state)
+            run.summary_json = json.dumps(summary_to_dict(changeset.summary))
+            run.organisations_stored, run.updates_stored = organisations, updates
+    return RunResult(
+        run_id=run_id,
+        status=status,
+        pages=tuple(pipeline.outcomes),
+        changeset=changeset,
+        organisations_stored=organisations,
+        updates_stored=updates,
+        title=title or "UK life sciences support",
+        stale_runs_failed=tuple(stale),
+    )

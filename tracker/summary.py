@@ -1,0 +1,56 @@
+"""The one-screen, human summary that `run` prints."""
+
+from __future__ import annotations
+
+from tracker.pipeline import RunResult
+
+
+def _plural(count: int, word: str, plural: str | None = None) -> str:
+    return f"{count} {word if count == 1 else plural or word + 's'}"
+
+
+def describe_changes(result: RunResult) -> str:
+    """Say in words what the run found compared with the previous one."""
+    changeset = result.changeset
+    if result.status == "failed":
+        return "Changes: none recorded (nothing could be tracked)"
+    if changeset.is_baseline:
+        return "Changes: baseline (first snapshot, nothing to compare with)"
+    summary = changeset.summary
+    parts = [
+        _plural(summary.documents_changed, "document") + " changed",
+        f"{summary.organisations_added} added",
+        f"{summary.organisations_removed} removed",
+        f"{summary.organisations_changed} changed organisations",
+        _plural(summary.updates_added, "new change note"),
+    ]
+    if summary.silent_changes:
+        parts.append(_plural(summary.silent_changes, "silent change"))
+    if not changeset.has_changes:
+        return "Changes: none"
+    return "Changes: " + ", ".join(parts)
+
+
+def describe_run(result: RunResult) -> str:
+    """Return the summary `run` prints: pages, what is stored, changes and problems."""
+    counts = result.page_counts()
+    lines = [
+        f"Run {result.run_id}: {result.status}",
+        (
+            f"Pages: {counts['fetched']} fetched, {counts['new']} new, {counts['changed']} changed, "
+            f"{counts['unchanged']} unchanged, {counts['not_modified']} not modified, "
+            f"{counts['gone']} gone, {counts['errors']} errors, {counts['anomalies']} anomalies"
+        ),
+        (
+            f"Stored: {_plural(result.organisations_stored, 'organisation')}, "
+            f"{_plural(result.updates_stored, 'update entry', 'update entries')}"
+        ),
+        describe_changes(result),
+    ]
+    if result.stale_runs_failed:
+        ids = ", ".join(str(i) for i in result.stale_runs_failed)
+        lines.append(f"Marked failed: run {ids} (left running by a killed process)")
+    if result.problems:
+        lines.append("Problems (data kept; these pages were not updated):")
+        lines.extend(f"  {p.outcome}: {p.url}: {p.reason}" for p in result.problems)
+    return "\n".join(lines)
