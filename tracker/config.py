@@ -14,11 +14,11 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from scheduler import ScheduleSettings, validate_schedule
 from tracker.errors import ConfigError
 
 DEFAULT_URL = "https://www.gov.uk/government/publications/uk-life-sciences-support"
@@ -181,7 +181,8 @@ def _type_name(expected: Any) -> str:
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in get_args(expected))
     if origin is tuple:
-        return f"a list of {_type_name(get_args(expected)[0])}s"
+        item = {bool: "booleans", int: "integers", float: "numbers", str: "strings"}
+        return f"a list of {item.get(get_args(expected)[0], 'values')}"
     return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(
         expected, str(expected)
     )
@@ -254,12 +255,18 @@ def _check_values(config: Config, where: str) -> None:
             raise ConfigError(f"{where}: [reports] formats: unknown format {name!r} ({choices})")
     if not config.database.url.startswith(("sqlite", "postgresql")):
         raise ConfigError(f"{where}: [database] url must be sqlite:/// or postgresql+psycopg://")
+    schedule = config.schedule
     try:
-        ZoneInfo(config.schedule.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"{where}: [schedule] timezone: unknown time zone {config.schedule.timezone!r}"
-        ) from None
+        validate_schedule(
+            ScheduleSettings(
+                cron=schedule.cron,
+                timezone=schedule.timezone,
+                jitter_s=schedule.jitter_s,
+                misfire_grace_s=schedule.misfire_grace_s,
+            )
+        )
+    except ValueError as exc:
+        raise ConfigError(f"{where}: [schedule] {exc}") from None
     if config.email.enabled and not config.email.to:
         raise ConfigError(f"{where}: [email] to must list a recipient when email is enabled")
 
