@@ -22,9 +22,11 @@ class Report:
     """Everything a report format needs: the changes of one range, and the problems of its last run."""
 
     changeset: ChangeSet
-    title: str = "UK life sciences support"  # the tracked publication's title, for subject lines
+    title: str = "UK life sciences support"  # the publication's title, for subject lines
     problems: tuple[Problem, ...] = ()
     generated_at: datetime | None = None
+    organisation_count: int | None = None  # organisations in the TO state (said by a baseline)
+    page_count: int | None = None  # pages in the TO state
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,22 @@
+"""Errors of the reports stage. Channels keep DeliveryError in reports/channels/base.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class ReportError(Exception):
+    """Base class for errors raised while choosing or rendering a report."""
+
+
+class UnknownFormatError(ReportError, LookupError):
+    """A format name is not in the FORMATS registry.
+
+    Raised by `reports.formats.get_format`. Config loading and the CLI turn it into a one-line
+    usage error (exit 2); `choices` lists the names that would have worked.
+    """
+
+    def __init__(self, name: str, *, choices: Iterable[str]) -> None:
+        self.name = name
+        self.choices: tuple[str, ...] = tuple(choices)
+        super().__init__(f"unknown format {name!r}; choose from {', '.join(self.choices)}")
