@@ -19,7 +19,7 @@ class Problem:
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    """Everything a report format needs: the changes of one range, and the problems of its last run."""
+    """Everything a report format needs: the changes of a range and its last run's problems."""
 
     changeset: ChangeSet
     title: str = "UK life sciences support"  # the publication's title, for subject lines
