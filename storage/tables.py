@@ -84,6 +84,7 @@ class Run(Base):
     # The ChangeSet summary against the previous finished run, as JSON (DESIGN §8), so `history`
     # need not recompute every diff. Derived data: it can always be rebuilt from the versions.
     summary_json: Mapped[str | None] = mapped_column(Text)
+    has_changes: Mapped[bool] = mapped_column(default=False)
     organisations_stored: Mapped[int | None] = mapped_column(Integer)
     updates_stored: Mapped[int | None] = mapped_column(Integer)
 

@@ -84,7 +84,7 @@ def handle_errors(function: F) -> F:
         except RunLockHeld as exc:
             fail(str(exc), 3)
         except SQLAlchemyError as exc:
-            detail = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
+            detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             fail(f"database error: {detail}", 2)
         except OSError as exc:
             fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc), 2)
@@ -154,4 +154,4 @@ def main() -> None:
 
 
 # The commands live in their own modules and register themselves on `cli` when imported.
-from tracker.commands import db_commands, run_command  # noqa: E402, F401
+from tracker.commands import db_commands, query_commands, run_command  # noqa: E402, F401

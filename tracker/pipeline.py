@@ -14,22 +14,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import requests
-from scraper.parse import parse_html_document, parse_publication
 from sqlalchemy.orm import Session, sessionmaker
 
-from changes import diff
 from changes.changeset import ChangeSet, State, StateRef, summary_to_dict
+from reports.model import Report
 from scraper.errors import FetchError, LayoutChangedError
 from scraper.fetch import Fetcher, FetchResult
 from scraper.page import Attachment, DocumentLink, HtmlDocument, Page, Publication
-from storage import queries, snapshots
+from scraper.parse import parse_html_document, parse_publication
+from storage import snapshots
 from storage.tables import Run
 from tracker.config import Config
+from tracker.delivery import SendStats, plan_deliveries, problems_of_run, send_due
 from tracker.guard import anomaly_reason
+from tracker.states import changes_for_run
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 PROBLEM_OUTCOMES = ("error", "anomaly", "gone")
+DEFAULT_TITLE = "UK life sciences support"
 
 
 def utc_now() -> datetime:
@@ -59,6 +62,7 @@ class RunResult:
     updates_stored: int
     title: str = "UK life sciences support"
     stale_runs_failed: tuple[int, ...] = field(default=())
+    deliveries: SendStats = field(default_factory=SendStats)
 
     @property
     def problems(self) -> tuple[PageOutcome, ...]:
@@ -133,8 +137,8 @@ class RunPipeline:
             self._problem(url, kind, "not_modified", None, meta)
             return previous_page
         if result.gone or result.not_modified:
-            reason = f"HTTP {result.status}" if result.gone else "304 with nothing stored"
-            self._problem(url, kind, "gone" if result.gone else "error", reason, meta)
+            why = f"HTTP {result.status}" if result.gone else "304 with nothing stored"
+            self._problem(url, kind, "gone" if result.gone else "error", why, meta)
             return previous_page
         try:
             page = parse(result.body, url)
@@ -213,21 +217,6 @@ def _run_status(outcomes: list[PageOutcome]) -> str:
     return "partial" if len(tracked) < len(outcomes) else "ok"
 
 
-def _to_state(stored: queries.StoredState | None) -> State | None:
-    if stored is None:
-        return None
-    return State(run=stored.run_id, at=stored.started_at, pages=stored.pages)
-
-
-def compute_changes(session: Session, run: Run) -> tuple[ChangeSet, State]:
-    """Return the ChangeSet from the previous finished run's state to `run`'s, and `run`'s state."""
-    previous = queries.previous_finished_run(session, run.id)
-    old = _to_state(queries.state_at(session, previous)) if previous else None
-    new = _to_state(queries.state_at(session, run))
-    assert new is not None
-    return diff(old, new), new
-
-
 def count_stored(state: State) -> tuple[int, int]:
     """Return how many organisations and update entries the state holds."""
     organisations = sum(
@@ -245,6 +234,7 @@ def run_once(
     fetcher_factory: Callable[[requests.Session], Fetcher],
     trigger: str = "manual",
     accept_anomalies: bool = False,
+    report: bool = True,
     clock: Clock = utc_now,
 ) -> RunResult:
     """Run one tracking run and return its result. The caller holds the run lock."""
@@ -280,10 +270,28 @@ def run_once(
             run.error = f"nothing could be tracked: {reasons or 'no pages'}"
         else:
             session.flush()
-            changeset, state = compute_changes(session, run)
+            changeset, state = changes_for_run(session, run)
             organisations, updates = count_stored(state)
             run.summary_json = json.dumps(summary_to_dict(changeset.summary))
             run.organisations_stored, run.updates_stored = organisations, updates
+            run.has_changes = changeset.has_changes
+            session.flush()
+            if report and wants_report(config, changeset):
+                plan_deliveries(
+                    session,
+                    config,
+                    Report(
+                        changeset=changeset,
+                        title=title or DEFAULT_TITLE,
+                        problems=problems_of_run(session, run_id),
+                        generated_at=clock(),
+                        organisation_count=organisations,
+                        page_count=len(state.pages),
+                    ),
+                    run_id=run_id,
+                    now=clock(),
+                )
+    stats = send_due(sessions, config, clock=clock) if report else SendStats()
     return RunResult(
         run_id=run_id,
         status=status,
@@ -291,6 +299,14 @@ def run_once(
         changeset=changeset,
         organisations_stored=organisations,
         updates_stored=updates,
-        title=title or "UK life sciences support",
+        title=title or DEFAULT_TITLE,
         stale_runs_failed=tuple(stale),
+        deliveries=stats,
     )
+
+
+def wants_report(config: Config, changeset: ChangeSet) -> bool:
+    """Return True when this run's changes call for a report (DESIGN §9, `[reports] when`)."""
+    if not (config.reports.enabled or config.email.enabled):
+        return False
+    return config.reports.when == "always" or changeset.has_changes or changeset.is_baseline

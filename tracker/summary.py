@@ -37,8 +37,9 @@ def describe_run(result: RunResult) -> str:
     lines = [
         f"Run {result.run_id}: {result.status}",
         (
-            f"Pages: {counts['fetched']} fetched, {counts['new']} new, {counts['changed']} changed, "
-            f"{counts['unchanged']} unchanged, {counts['not_modified']} not modified, "
+            f"Pages: {counts['fetched']} fetched, {counts['new']} new, "
+            f"{counts['changed']} changed, {counts['unchanged']} unchanged, "
+            f"{counts['not_modified']} not modified, "
             f"{counts['gone']} gone, {counts['errors']} errors, {counts['anomalies']} anomalies"
         ),
         (

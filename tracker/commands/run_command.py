@@ -73,6 +73,7 @@ def run_command(
                 http=http,
                 fetcher_factory=fetcher_factory(config),
                 accept_anomalies=accept_anomalies,
+                report=not no_report,
             )
         database.engine.dispose()
     if as_json:

@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("pid", sa.Integer(), nullable=True),
         sa.Column("summary_json", sa.Text(), nullable=True),
+        sa.Column("has_changes", sa.Boolean(), nullable=False),
         sa.Column("organisations_stored", sa.Integer(), nullable=True),
         sa.Column("updates_stored", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_run")),

@@ -1,0 +1,64 @@
+"""Helpers for end-to-end tests: a config pointing at a loopback site, and CLI invocation."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+from tests.govuk_site import PUBLICATION_PATH, SiteSpec, render_site
+from tests.site_server import SiteServer
+from tracker.cli import cli
+
+
+def write_config(
+    path: Path, server: SiteServer, database_url: str, *, extra: str = "", reports_dir: Path
+) -> Path:
+    """Write a config.toml that tracks the loopback site politely but fast."""
+    path.write_text(
+        f"""
+[source]
+urls = ["{server.url(PUBLICATION_PATH)}"]
+allowed_hosts = ["127.0.0.1"]
+timeout_s = 5
+requests_per_second = 1000
+retries = 1
+backoff_s = 0.01
+
+[database]
+url = "{database_url}"
+
+[reports]
+dir = "{reports_dir}"
+{extra}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+@dataclass
+class Tracker:
+    """A configured tracker against a site server, driven through the real CLI."""
+
+    server: SiteServer
+    config: Path
+
+    def publish(self, spec: SiteSpec, *, noise_seed: int | None = None) -> None:
+        """Serve the site as `spec` describes it from now on."""
+        self.server.pages = render_site(spec, self.server.base_url, noise_seed=noise_seed)
+
+    def cli(self, *args: str) -> Result:
+        """Invoke `lifesci-tracker --config <config> ARGS` in-process."""
+        return CliRunner().invoke(
+            cli, ["--config", str(self.config), *args], env={"LIFESCI_TRACKER_DATABASE_URL": ""}
+        )
+
+    def run_json(self, *args: str) -> tuple[int, dict[str, Any]]:
+        """Run a tracking run with --json; return the exit code and the parsed output."""
+        result = self.cli("run", "--json", *args)
+        assert result.stdout.strip().startswith("{"), result.output
+        return result.exit_code, json.loads(result.stdout)
