@@ -1,14 +1,14 @@
 """Errors raised by the fetch and parse stages.
 
-FetchError          scraper/fetch.py   the page could not be fetched (after retries); the run records an
-                                       error observation and keeps the page's last version
+FetchError          scraper/fetch.py   the page could not be fetched (after retries); the run
+                                       records an error observation, keeps the last version
   HostNotAllowedError                  a URL or redirect target outside `allowed_hosts`
   RobotsDisallowedError                robots.txt forbids the URL
   BodyTooLargeError                    the body (or its decompressed form) exceeds `max_bytes`
   IncompleteBodyError                  fewer bytes than announced, or the connection closed early
-LayoutChangedError  scraper/parse.py   the page no longer looks like what we parse (error page served with
-                                       200, no Documents list, no govspeak body, ...); the run holds the page
-                                       back as an anomaly instead of recording "everything removed"
+LayoutChangedError  scraper/parse.py   the page no longer looks like what we parse (error page
+                                       served with 200, no Documents list, no govspeak body);
+                                       the run holds it back as an anomaly, never "all removed"
 """
 
 from __future__ import annotations

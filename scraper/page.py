@@ -145,7 +145,9 @@ def page_from_dict(data: dict[str, Any]) -> Page:
             text=data["text"],
         )
     if kind == "attachment":
-        return Attachment(url=data["url"], title=data["title"], attributes=tuple(data["attributes"]))
+        return Attachment(
+            url=data["url"], title=data["title"], attributes=tuple(data["attributes"])
+        )
     raise ValueError(f"unknown page kind {kind!r}")
 
 

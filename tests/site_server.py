@@ -92,9 +92,10 @@ class SiteServer:
         if body is None:
             return Reply(404, b"<html><body><h1>Page not found</h1></body></html>")
         if self.noise:
+            token = hashlib.sha256(str(count).encode()).hexdigest()
             body = body.replace(
                 b"<head>",
-                f'<head><meta name="csrf-token" content="{hashlib.sha256(str(count).encode()).hexdigest()}">'
+                f'<head><meta name="csrf-token" content="{token}">'
                 f"<!-- served {time.time_ns()} request-id {count} -->".encode(),
                 1,
             )

@@ -115,7 +115,7 @@ def test_changed_content_adds_one_version_with_its_rows(sessions: sessionmaker[S
         assert count(session, PageVersion) == 4
         assert count(session, UpdateEntryRow) == 3
         first, second = queries.finished_runs(session)[::-1]
-        assert list(queries.state_at(session, first).pages[DOC].organisations)[0].name == "AMRC"
+        assert next(iter(queries.state_at(session, first).pages[DOC].organisations)).name == "AMRC"
         later = queries.state_at(session, second).pages[DOC]
         assert isinstance(later, HtmlDocument)
         assert [o.name for o in later.organisations] == ["AMRC", "CPRD"]

@@ -1,0 +1,255 @@
+"""Text helpers for stage 2 (parse): decode bytes, normalise text, flatten markup into blocks.
+
+Pure and deterministic. Only `scraper/parse.py` uses this module. Everything here walks trees
+iteratively, so arbitrarily deep (hostile) nesting cannot exhaust the recursion limit.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Final
+
+from bs4.element import NavigableString, PageElement, PreformattedString, Tag
+
+HEADING_TAGS: Final = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+
+# Elements that end a line of text. Everything else (a, abbr, span, strong, ...) is inline.
+_BLOCK_TAGS: Final = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "caption", "dd", "details", "dialog", "div",
+        "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "header", "hgroup",
+        "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "tbody",
+        "td", "tfoot", "th", "thead", "tr", "ul",
+    }
+)  # fmt: skip
+
+# Elements whose content is never text a reader sees as content.
+_SKIPPED_TAGS: Final = frozenset(
+    {
+        "button", "canvas", "embed", "head", "iframe", "img", "input", "link", "map", "math",
+        "meta", "noscript", "object", "option", "script", "select", "style", "svg", "template",
+        "textarea", "title", "video", "audio",
+    }
+)  # fmt: skip
+
+_MONTHS: Final = (
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december",
+)  # fmt: skip
+_MONTH_NUMBERS: Final = {
+    **{name: number for number, name in enumerate(_MONTHS, start=1)},
+    **{name[:3]: number for number, name in enumerate(_MONTHS, start=1)},
+    "sept": 9,
+}
+_DISPLAY_DATE: Final = re.compile(r"\b(\d{1,2})\s+([A-Za-z]{3,9})\.?\s+(\d{4})\b")
+_ISO_DATE_PREFIX: Final = re.compile(r"\s*(\d{4})-(\d{2})-(\d{2})")
+
+_BOMS: Final = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_META_CHARSET: Final = re.compile(
+    rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{1,40})""", re.I
+)
+# Codec names (as codecs.lookup spells them) that are real web encodings; anything else that a
+# page declares (rot-13, base64, unicode-escape, ...) is ignored in favour of UTF-8.
+_WEB_CODEC_PREFIXES: Final = (
+    "utf-8", "cp", "iso8859", "koi8", "mac-", "shift_jis", "euc_", "gb", "big5", "iso2022",
+    "hz", "tis-620", "latin",
+)  # fmt: skip
+# The HTML standard decodes these labels differently from Python's codecs of the same name.
+_HTML_CODEC_OVERRIDES: Final = {
+    "ascii": "cp1252",
+    "iso8859-1": "cp1252",
+    "utf-16": "utf-8",
+    "utf-16-le": "utf-8",
+    "utf-16-be": "utf-8",
+}
+
+
+def decode_html(body: bytes) -> str:
+    """Decode an HTML body: a BOM wins, then a <meta charset> near the top, else UTF-8.
+
+    Never fails: invalid bytes become U+FFFD, and an unknown or non-text charset means UTF-8.
+    """
+    for bom, encoding in _BOMS:
+        if body.startswith(bom):
+            return body[len(bom) :].decode(encoding, "replace")
+    encoding = "utf-8"
+    declared = _META_CHARSET.search(body[:4096])
+    if declared is not None:
+        encoding = _web_encoding(declared.group(1).decode("ascii"))
+    try:
+        return body.decode(encoding, "replace")
+    except (LookupError, UnicodeError, ValueError):
+        return body.decode("utf-8", "replace")
+
+
+def _web_encoding(label: str) -> str:
+    """Return the Python codec for a declared charset label, or "utf-8" when it is not usable."""
+    try:
+        name = codecs.lookup(label.strip().lower()).name
+    except LookupError:
+        return "utf-8"
+    name = _HTML_CODEC_OVERRIDES.get(name, name)
+    return name if name.startswith(_WEB_CODEC_PREFIXES) else "utf-8"
+
+
+def normalise(text: str) -> str:
+    """Return text in NFC with every run of whitespace (incl. no-break spaces) as one space.
+
+    Quotes are kept as written: an entity and the literal character are already equal here.
+    """
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def display_date(text: str) -> str | None:
+    """Return the ISO date in a GOV.UK display date such as "1 December 2021", or None."""
+    for day, month, year in _DISPLAY_DATE.findall(text):
+        number = _MONTH_NUMBERS.get(month.lower())
+        if number is not None:
+            return _iso(int(year), number, int(day))
+    return None
+
+
+def iso_date_prefix(value: str) -> str | None:
+    """Return the date part of an ISO 8601 timestamp as written (its own offset), or None."""
+    match = _ISO_DATE_PREFIX.match(value)
+    if match is None:
+        return None
+    return _iso(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+
+
+def _iso(year: int, month: int, day: int) -> str | None:
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One line of content: a heading, a paragraph, a list item ("- item"), a table cell, ..."""
+
+    kind: str  # "h1".."h6" for headings, "li" for list items, "text" for anything else
+    text: str  # normalised; may be empty when the block holds only links (an image link)
+    hrefs: tuple[str, ...]  # raw href values of the links inside the block, in order
+
+
+def attribute(tag: Tag, name: str) -> str:
+    """Return an attribute as one string ("" when missing); multi-valued ones joined by spaces."""
+    value = tag.get(name)
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else " ".join(value)
+
+
+def class_tokens(tag: Tag) -> list[str]:
+    """Return the element's class names."""
+    return attribute(tag, "class").split()
+
+
+def _children(tag: Tag) -> Iterator[PageElement]:
+    return iter(list(tag.children))
+
+
+class _BlockCollector:
+    """Accumulate inline text and links, and cut it into blocks at block boundaries."""
+
+    def __init__(self) -> None:
+        self.blocks: list[Block] = []
+        self._pieces: list[str] = []
+        self._hrefs: list[str] = []
+        self._prefix = ""
+        self.heading: Tag | None = None
+
+    def add_text(self, text: str) -> None:
+        self._pieces.append(text)
+
+    def add_href(self, href: str) -> None:
+        self._hrefs.append(href)
+
+    def start_list_item(self) -> None:
+        self.flush()
+        self._prefix = "- "
+
+    def end_list_item(self) -> None:
+        self.flush()
+        self._prefix = ""
+
+    def flush(self, kind: str = "text") -> None:
+        text = normalise("".join(self._pieces))
+        if text or self._hrefs:
+            if text and kind == "text" and self._prefix:
+                kind, text, self._prefix = "li", self._prefix + text, ""
+            self.blocks.append(Block(kind, text, tuple(self._hrefs)))
+        self._pieces.clear()
+        self._hrefs.clear()
+
+
+def flatten_blocks(root: Tag) -> list[Block]:
+    """Return the content of `root` as blocks in document order, however deeply it is nested.
+
+    Headings are blocks of their own whatever wraps them; list items read "- item"; a <br> is a
+    space; scripts, styles, images and form controls are not content.
+    """
+    collector = _BlockCollector()
+    stack: list[tuple[Tag, Iterator[PageElement]]] = [(root, _children(root))]
+    while stack:
+        parent, children = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            _leave(collector, parent)
+            continue
+        if isinstance(child, Tag):
+            name = child.name
+            if name in _SKIPPED_TAGS:
+                continue
+            if name in ("br", "wbr"):
+                collector.add_text(" ")
+                continue
+            _enter(collector, child)
+            stack.append((child, _children(child)))
+        elif isinstance(child, NavigableString) and not isinstance(child, PreformattedString):
+            collector.add_text(str(child))
+    collector.flush()
+    return collector.blocks
+
+
+def _enter(collector: _BlockCollector, tag: Tag) -> None:
+    name = tag.name
+    if collector.heading is None:
+        if name in HEADING_TAGS:
+            collector.flush()
+            collector.heading = tag
+        elif name == "li":
+            collector.start_list_item()
+        elif name in _BLOCK_TAGS:
+            collector.flush()
+    if name == "a":
+        href = attribute(tag, "href").strip()
+        if href:
+            collector.add_href(href)
+
+
+def _leave(collector: _BlockCollector, tag: Tag) -> None:
+    if collector.heading is tag:
+        collector.flush(tag.name)
+        collector.heading = None
+    elif collector.heading is None:
+        if tag.name == "li":
+            collector.end_list_item()
+        elif tag.name in _BLOCK_TAGS:
+            collector.flush()
+
+
+def element_text(tag: Tag) -> str:
+    """Return the normalised text of an element on one line (its blocks joined by spaces)."""
+    return normalise(" ".join(block.text for block in flatten_blocks(tag)))
