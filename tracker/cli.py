@@ -154,4 +154,10 @@ def main() -> None:
 
 
 # The commands live in their own modules and register themselves on `cli` when imported.
-from tracker.commands import db_commands, query_commands, run_command  # noqa: E402, F401
+from tracker.commands import (  # noqa: E402, F401
+    db_commands,
+    outbox_commands,
+    query_commands,
+    run_command,
+    schedule_command,
+)

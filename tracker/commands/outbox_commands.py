@@ -1,0 +1,1 @@
+"""`lifesci-tracker outbox` and `report`: deliveries pending or failed, and reports for any range."""
