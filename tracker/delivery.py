@@ -186,10 +186,17 @@ def send_due(
     *,
     clock: Callable[[], datetime],
     include_failed: bool = False,
+    only: list[int] | None = None,
 ) -> SendStats:
-    """Send every due delivery, each in its own transaction; failures stay in the outbox."""
-    with sessions() as session:
-        due = outbox.due_deliveries(session, now=clock(), include_failed=include_failed)
+    """Send every due delivery (or those in `only`), each in its own transaction.
+
+    Failures stay in the outbox with their error and the time of the next attempt.
+    """
+    if only is not None:
+        due = only
+    else:
+        with sessions() as session:
+            due = outbox.due_deliveries(session, now=clock(), include_failed=include_failed)
     sent = failed = 0
     for delivery_id in due:
         with sessions.begin() as session:

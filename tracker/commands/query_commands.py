@@ -129,7 +129,7 @@ def _iso(moment: Any) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else None
 
 
-def _table(headers: list[str], rows: list[list[Any]]) -> str:
+def table_text(headers: list[str], rows: list[list[Any]]) -> str:
     cells = [headers, *[["" if c is None else str(c) for c in row] for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = [
@@ -174,7 +174,7 @@ def history_command(context: Context, limit: int, fmt: str) -> None:
             ]
         )
     headers = ["run", "started (UTC)", "status", "fetched", "changed", "orgs", "notes"]
-    click.echo(_table(headers, table) if table else "no runs stored yet")
+    click.echo(table_text(headers, table) if table else "no runs stored yet")
 
 
 def organisation_rows(
@@ -245,7 +245,7 @@ def orgs_command(
         _write_output(buffer.getvalue(), output, bom=output is not None)
     else:
         table = [[r["document"][:40], r["stage"][:40], r["name"], r["url"]] for r in rows]
-        _write_output(_table(["document", "stage", "name", "url"], table) + "\n", output)
+        _write_output(table_text(["document", "stage", "name", "url"], table) + "\n", output)
 
 
 @cli.command("updates")
@@ -276,10 +276,10 @@ def updates_command(context: Context, ref: str, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
-    click.echo(_table(["date", "note"], [[u["date"], u["note"]] for u in data["updates"]]))
+    click.echo(table_text(["date", "note"], [[u["date"], u["note"]] for u in data["updates"]]))
     click.echo()
     rows = [[d["updated"], d["title"]] for d in data["documents"]]
-    click.echo(_table(["updated", "document"], rows))
+    click.echo(table_text(["updated", "document"], rows))
 
 
 @cli.command("show")

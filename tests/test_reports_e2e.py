@@ -1,0 +1,239 @@
+"""Reports end to end: files and email through the outbox, against aiosmtpd on 127.0.0.1."""
+
+from __future__ import annotations
+
+import copy
+import email
+import json
+import socket
+from collections.abc import Iterator
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from bs4 import BeautifulSoup
+from sqlalchemy import create_engine, update
+
+from storage.tables import Delivery
+from tests.e2e import Tracker, write_config
+from tests.govuk_site import OrgSpec, SiteSpec, default_site
+from tests.site_server import SiteServer, serve
+
+EXPERIMENTAL = "experimental-medicine-and-clinical-trials"
+RECIPIENTS = ["team@example.org", "alerts@example.org"]
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+    def messages(self) -> list[EmailMessage]:
+        parsed = [
+            email.message_from_bytes(e.content, policy=policy.default) for e in self.envelopes
+        ]
+        return [m for m in parsed if isinstance(m, EmailMessage)]
+
+
+class MailServer:
+    """A real SMTP server on a fixed loopback port that a test can stop and start again."""
+
+    def __init__(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port: int = probe.getsockname()[1]
+        self.inbox = Inbox()
+        self.controller: Controller | None = None
+
+    def start(self) -> None:
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def mail() -> Iterator[MailServer]:
+    server = MailServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def server() -> Iterator[SiteServer]:
+    with serve() as running:
+        yield running
+
+
+@pytest.fixture
+def site() -> SiteSpec:
+    return default_site("current")
+
+
+@pytest.fixture
+def tracker(server: SiteServer, mail: MailServer, tmp_path: Path, site: SiteSpec) -> Tracker:
+    email_table = f"""
+[email]
+enabled = true
+host = "127.0.0.1"
+port = {mail.port}
+security = "none"
+from = "tracker@example.org"
+to = {json.dumps(RECIPIENTS)}
+"""
+    config = write_config(
+        tmp_path / "config.toml",
+        server,
+        f"sqlite:///{tmp_path}/tracker.db",
+        reports_dir=tmp_path / "reports",
+        extra=email_table,
+    )
+    tracked = Tracker(server, config)
+    tracked.publish(site)
+    return tracked
+
+
+def edit(site: SiteSpec) -> SiteSpec:
+    edited = copy.deepcopy(site)
+    edited.doc(EXPERIMENTAL).stages[0].orgs.append(
+        OrgSpec("Life Sciences Hub Wales", "https://lshubwales.com", "<p>Support in Wales.</p>")
+    )
+    return edited
+
+
+def test_a_change_sends_exactly_one_multipart_message(
+    tracker: Tracker, mail: MailServer, site: SiteSpec
+) -> None:
+    assert tracker.run_json()[0] == 0
+    baseline = mail.inbox.messages()
+    assert len(baseline) == 1
+    assert "baseline" in str(baseline[0]["Subject"])
+    assert tracker.run_json()[0] == 0  # unchanged: no report
+    assert len(mail.inbox.messages()) == 1
+
+    tracker.publish(edit(site))
+    code, _ = tracker.run_json()
+    assert code == 0
+    messages = mail.inbox.messages()
+    assert len(messages) == 2
+    message = messages[1]
+    assert (
+        str(message["Subject"]) == "UK life sciences support: 1 organisation added, no change note"
+    )
+    assert sorted(mail.inbox.envelopes[1].rcpt_tos) == sorted(RECIPIENTS)
+    assert message.get_content_type() == "multipart/alternative"
+    text = message.get_body(("plain",))
+    html = message.get_body(("html",))
+    assert text is not None and html is not None
+    assert "Life Sciences Hub Wales" in text.get_content()
+    assert "Life Sciences Hub Wales" in html.get_content()
+    assert str(message["Message-ID"]).startswith("<delivery-")
+
+
+def test_with_mail_down_the_run_succeeds_and_the_report_waits(
+    tracker: Tracker, mail: MailServer, site: SiteSpec, tmp_path: Path
+) -> None:
+    tracker.run_json()
+    mail.stop()
+    tracker.publish(edit(site))
+    code, result = tracker.run_json()
+    assert code == 0
+    assert result["summary"]["organisations_added"] == 1
+    pending = json.loads(tracker.cli("outbox", "--format", "json").stdout)
+    assert [(d["channel"], d["status"], d["attempts"]) for d in pending] == [
+        ("email", "pending", 1)
+    ]
+    assert "cannot send mail" in pending[0]["last_error"]
+
+    mail.start()
+    # The next run retries once the backoff has passed; make it due now.
+    engine = create_engine(f"sqlite:///{tmp_path}/tracker.db")
+    with engine.begin() as connection:
+        connection.execute(update(Delivery).values(next_attempt_at=None))
+    engine.dispose()
+    assert tracker.run_json()[0] == 0
+    assert [str(m["Subject"]) for m in mail.inbox.messages()] == [
+        "UK life sciences support: baseline: 67 organisations in 8 pages",
+        "UK life sciences support: 1 organisation added, no change note",
+    ]
+    assert json.loads(tracker.cli("outbox", "--format", "json").stdout) == []
+    assert tracker.cli("outbox", "retry").exit_code == 0
+    assert len(mail.inbox.messages()) == 2  # delivered exactly once
+
+
+def test_outbox_retry_sends_failed_deliveries_once(
+    tracker: Tracker, mail: MailServer, site: SiteSpec
+) -> None:
+    tracker.run_json()
+    mail.stop()
+    tracker.publish(edit(site))
+    tracker.run_json()
+    failing = tracker.cli("outbox", "retry")
+    assert failing.exit_code == 1
+    assert failing.stdout.strip() == "sent 0, failed 1"
+    mail.start()
+    assert tracker.cli("outbox", "retry").stdout.strip() == "sent 1, failed 0"
+    assert tracker.cli("outbox", "retry").stdout.strip() == "sent 0, failed 0"
+    assert len(mail.inbox.messages()) == 2  # the baseline, then the change exactly once
+    listing = json.loads(tracker.cli("outbox", "--all", "--format", "json").stdout)
+    assert {d["status"] for d in listing} == {"sent"}
+
+
+def test_report_files_are_written_for_changed_runs(
+    tracker: Tracker, site: SiteSpec, tmp_path: Path
+) -> None:
+    tracker.run_json()
+    tracker.publish(edit(site))
+    tracker.run_json()
+    reports = tmp_path / "reports"
+    names = sorted(p.name for p in reports.iterdir())
+    assert "feed.atom" in names
+    for ext in ("md", "html", "json"):
+        assert f"latest.{ext}" in names
+        assert len([n for n in names if n.startswith("2-") and n.endswith(f".{ext}")]) == 1
+    report = json.loads((reports / "latest.json").read_text())
+    diff = json.loads(tracker.cli("diff", "--format", "json").stdout)
+    assert report == diff
+    assert report["summary"]["organisations_added"] == 1
+    assert not [n for n in names if n.endswith(".tmp")]
+
+
+def test_page_text_is_escaped_in_html_reports_and_email(
+    tracker: Tracker, mail: MailServer, site: SiteSpec, tmp_path: Path
+) -> None:
+    tracker.run_json()
+    hostile = copy.deepcopy(site)
+    hostile.doc(EXPERIMENTAL).stages[0].orgs.append(
+        OrgSpec("<script>alert(1)</script>", None, "<p>Hostile.</p>")
+    )
+    tracker.publish(hostile)
+    assert tracker.run_json()[0] == 0
+    html_report = (tmp_path / "reports" / "latest.html").read_text()
+    html_mail = mail.inbox.messages()[-1].get_body(("html",))
+    assert html_mail is not None
+    for html in (html_report, html_mail.get_content()):
+        soup = BeautifulSoup(html, "html.parser")
+        assert soup.find("script") is None
+        assert "<script>alert(1)</script>" in soup.get_text()
+
+
+def test_report_redelivers_any_range(tracker: Tracker, mail: MailServer, site: SiteSpec) -> None:
+    tracker.run_json()
+    tracker.publish(edit(site))
+    tracker.run_json()
+    result = tracker.cli("report", "1", "2", "--email", "--no-files")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "report 1..2: 1 deliveries, sent 1, failed 0"
+    assert len(mail.inbox.messages()) == 3
