@@ -136,7 +136,8 @@ def test_a_change_sends_exactly_one_multipart_message(
     assert message.get_content_type() == "multipart/alternative"
     text = message.get_body(("plain",))
     html = message.get_body(("html",))
-    assert text is not None and html is not None
+    assert text is not None
+    assert html is not None
     assert "Life Sciences Hub Wales" in text.get_content()
     assert "Life Sciences Hub Wales" in html.get_content()
     assert str(message["Message-ID"]).startswith("<delivery-")
