@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
+
 import click
 
+from storage.backup import backup_database
 from storage.db import create_db_engine, upgrade
+from storage.maintenance import prune_raw_bodies
+from tracker.app import open_database
 from tracker.cli import Context, cli, handle_errors, pass_context
+from tracker.pipeline import utc_now
 
 
 @cli.group("db")
@@ -27,3 +34,41 @@ def db_upgrade(context: Context) -> None:
     upgrade(engine)
     engine.dispose()
     click.echo("database schema is up to date")
+
+
+@db_group.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@pass_context
+@handle_errors
+def db_backup(context: Context, path: Path) -> None:
+    """Write a consistent copy of the database to PATH (safe while a run is going).
+
+    \b
+    Example:
+        lifesci-tracker db backup backups/lifesci-tracker-$(date +%F).db
+    """
+    written = backup_database(context.config.database.url, path)
+    click.echo(f"backed up to {written}")
+
+
+@db_group.command("prune")
+@click.option(
+    "--raw-older-than",
+    "days",
+    type=click.IntRange(min=0),
+    required=True,
+    help="Drop raw bodies of versions older than this many days (parsed versions are kept).",
+)
+@pass_context
+@handle_errors
+def db_prune(context: Context, days: int) -> None:
+    """Drop old raw bodies to save space; every parsed version and each page's newest body stay.
+
+    \b
+    Example:
+        lifesci-tracker db prune --raw-older-than 365
+    """
+    database = open_database(context.config, create=False)
+    with database.sessions.begin() as session:
+        removed = prune_raw_bodies(session, older_than=utc_now() - timedelta(days=days))
+    click.echo(f"removed {removed} raw bodies")

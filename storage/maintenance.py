@@ -1,0 +1,28 @@
+"""Database maintenance: drop old raw bodies while keeping every parsed version."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from storage.tables import Blob, PageVersion
+
+
+def prune_raw_bodies(session: Session, *, older_than: datetime) -> int:
+    """Drop raw bodies of versions created before `older_than`; return how many blobs went.
+
+    Parsed versions are kept, and so is the raw body of every page's newest version.
+    """
+    newest = select(func.max(PageVersion.id)).group_by(PageVersion.page_id)
+    session.execute(
+        update(PageVersion)
+        .where(PageVersion.created_at < older_than, PageVersion.id.not_in(newest))
+        .values(blob_sha256=None)
+    )
+    referenced = select(PageVersion.blob_sha256).where(PageVersion.blob_sha256.is_not(None))
+    doomed = list(session.scalars(select(Blob.sha256).where(Blob.sha256.not_in(referenced))))
+    if doomed:
+        session.execute(delete(Blob).where(Blob.sha256.in_(doomed)))
+    return len(doomed)

@@ -1,0 +1,87 @@
+"""db backup / db prune, and that the installed packages are this repository's."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e import Tracker, write_config
+from tests.govuk_site import OrgSpec, default_site
+from tests.site_server import SiteServer, serve
+from tracker import __version__
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(
+    "package", ["scraper", "storage", "scheduler", "changes", "reports", "tracker"]
+)
+def test_each_package_resolves_to_this_repository(package: str) -> None:
+    module = importlib.import_module(package)
+    assert module.__file__ is not None
+    assert Path(module.__file__).resolve().parent == ROOT / package
+
+
+def test_version_is_printed_by_the_console_script_and_python_m() -> None:
+    script = Path(sys.executable).parent / "lifesci-tracker"
+    for command in ([str(script), "--version"], [sys.executable, "-m", "tracker", "--version"]):
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        assert output.strip() == f"lifesci-tracker {__version__}"
+
+
+@pytest.fixture
+def server() -> Iterator[SiteServer]:
+    with serve() as running:
+        yield running
+
+
+@pytest.fixture
+def tracker(server: SiteServer, tmp_path: Path) -> Tracker:
+    config = write_config(
+        tmp_path / "config.toml",
+        server,
+        f"sqlite:///{tmp_path}/tracker.db",
+        reports_dir=tmp_path / "reports",
+        extra="enabled = false",
+    )
+    return Tracker(server, config)
+
+
+def test_backup_is_a_complete_copy(tracker: Tracker, tmp_path: Path) -> None:
+    tracker.publish(default_site("2021"))
+    tracker.run_json()
+    copy_path = tmp_path / "backup" / "copy.db"
+    result = tracker.cli("db", "backup", str(copy_path))
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(copy_path) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert connection.execute("SELECT count(*) FROM page_version").fetchone() == (8,)
+
+
+def test_prune_drops_old_raw_bodies_but_keeps_versions(tracker: Tracker, tmp_path: Path) -> None:
+    site = default_site("2021")
+    tracker.publish(site)
+    tracker.run_json()
+    changed = copy.deepcopy(site)
+    changed.docs[0].stages[0].orgs.append(OrgSpec("New Org", None, "<p>New.</p>"))
+    tracker.publish(changed)
+    tracker.run_json()
+    result = tracker.cli("db", "prune", "--raw-older-than", "0")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "removed 1 raw bodies"
+    with sqlite3.connect(tmp_path / "tracker.db") as connection:
+        assert connection.execute("SELECT count(*) FROM page_version").fetchone() == (9,)
+        assert connection.execute("SELECT count(*) FROM blob").fetchone() == (8,)
+    url = tracker.server.url(site.docs[0].path)
+    old = tracker.cli("show", url, "1", "--raw")
+    assert old.exit_code == 2
+    assert "not stored (pruned?)" in old.output
+    assert json.loads(tracker.cli("show", url, "1").stdout)["kind"] == "html_document"
