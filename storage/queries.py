@@ -150,3 +150,23 @@ def version_raw_body(session: Session, url: str, run: Run) -> tuple[Page, str | 
     if row is None:
         return None
     return page_from_json(row.content_json), row.blob_sha256
+
+
+def problem_streak(session: Session, url: str, *, limit: int) -> int:
+    """Return how many of the page's newest observations in a row were problems (at most limit+1).
+
+    Problems are error, anomaly and gone outcomes.
+    """
+    outcomes = session.scalars(
+        select(Observation.outcome)
+        .join(PageRow, PageRow.id == Observation.page_id)
+        .where(PageRow.url == url)
+        .order_by(Observation.id.desc())
+        .limit(limit + 1)
+    )
+    streak = 0
+    for outcome in outcomes:
+        if outcome not in ("error", "anomaly", "gone"):
+            break
+        streak += 1
+    return streak

@@ -238,3 +238,21 @@ def test_report_redelivers_any_range(tracker: Tracker, mail: MailServer, site: S
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == "report 1..2: 1 deliveries, sent 1, failed 0"
     assert len(mail.inbox.messages()) == 3
+
+
+def test_a_page_failing_problems_after_runs_in_a_row_alerts_once(
+    tracker: Tracker, mail: MailServer, site: SiteSpec
+) -> None:
+    text = tracker.config.read_text().replace("[email]", "[email]\nproblems_after = 2")
+    tracker.config.write_text(text)
+    tracker.run_json()
+    del tracker.server.pages[site.doc(EXPERIMENTAL).path]
+    subjects = []
+    for _ in range(3):
+        assert tracker.run_json()[0] == 1
+        subjects.append([str(m["Subject"]) for m in mail.inbox.messages()[1:]])
+    alert = "lifesci-tracker problem: 1 page failing"
+    assert subjects == [[], [alert], [alert]]
+    body = mail.inbox.messages()[1].get_body(("plain",))
+    assert body is not None
+    assert f"{EXPERIMENTAL}: gone: HTTP 404" in body.get_content()

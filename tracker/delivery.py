@@ -135,6 +135,39 @@ def plan_deliveries(
     return planned
 
 
+def plan_problem_alert(
+    session: Session, config: Config, problems: tuple[Problem, ...], *, run_id: int, now: datetime
+) -> Delivery | None:
+    """Queue one alert email when pages have failed `[email] problems_after` runs in a row.
+
+    Each streak alerts once: when it reaches the threshold, not on every later failing run.
+    """
+    threshold = config.email.problems_after
+    if not config.email.enabled or threshold <= 0:
+        return None
+    due = [
+        p for p in problems if queries.problem_streak(session, p.url, limit=threshold) == threshold
+    ]
+    if not due:
+        return None
+    lines = [f"These pages have failed {threshold} runs in a row (stored data is kept):", ""]
+    lines += [f"- {p.url}: {p.outcome}: {p.reason}" for p in due]
+    lines += ["", "Check the source site, then `lifesci-tracker history` and `run -v`."]
+    count = len(due)
+    subject = f"lifesci-tracker problem: {count} page{'s' if count > 1 else ''} failing"
+    return outbox.add_delivery(
+        session,
+        run_id=run_id,
+        from_run_id=None,
+        channel="email",
+        format="alert",
+        target=", ".join(config.email.to),
+        subject=subject,
+        payload=json.dumps({"text": "\n".join(lines) + "\n", "html": None}),
+        now=now,
+    )
+
+
 def email_options(email: EmailConfig) -> EmailOptions:
     """Build the email channel's options from [email]."""
     return EmailOptions(

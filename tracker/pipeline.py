@@ -25,7 +25,13 @@ from scraper.parse import parse_html_document, parse_publication
 from storage import snapshots
 from storage.tables import Run
 from tracker.config import Config
-from tracker.delivery import SendStats, plan_deliveries, problems_of_run, send_due
+from tracker.delivery import (
+    SendStats,
+    plan_deliveries,
+    plan_problem_alert,
+    problems_of_run,
+    send_due,
+)
 from tracker.guard import anomaly_reason
 from tracker.states import changes_for_run
 
@@ -291,6 +297,10 @@ def run_once(
                     run_id=run_id,
                     now=clock(),
                 )
+        if report:
+            plan_problem_alert(
+                session, config, problems_of_run(session, run_id), run_id=run_id, now=clock()
+            )
     stats = send_due(sessions, config, clock=clock) if report else SendStats()
     return RunResult(
         run_id=run_id,
