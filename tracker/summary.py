@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from reports.formats.wording import summary_phrase
+from reports.model import Report
 from tracker.pipeline import RunResult
 
 
@@ -11,24 +13,15 @@ def _plural(count: int, word: str, plural: str | None = None) -> str:
 
 def describe_changes(result: RunResult) -> str:
     """Say in words what the run found compared with the previous one."""
-    changeset = result.changeset
     if result.status == "failed":
         return "Changes: none recorded (nothing could be tracked)"
-    if changeset.is_baseline:
-        return "Changes: baseline (first snapshot, nothing to compare with)"
-    summary = changeset.summary
-    parts = [
-        _plural(summary.documents_changed, "document") + " changed",
-        f"{summary.organisations_added} added",
-        f"{summary.organisations_removed} removed",
-        f"{summary.organisations_changed} changed organisations",
-        _plural(summary.updates_added, "new change note"),
-    ]
-    if summary.silent_changes:
-        parts.append(_plural(summary.silent_changes, "silent change"))
-    if not changeset.has_changes:
-        return "Changes: none"
-    return "Changes: " + ", ".join(parts)
+    report = Report(
+        changeset=result.changeset,
+        title=result.title,
+        organisation_count=result.organisations_stored,
+        page_count=sum(1 for p in result.pages if p.outcome not in ("error", "anomaly", "gone")),
+    )
+    return f"Changes: {summary_phrase(report)}"
 
 
 def describe_run(result: RunResult) -> str:

@@ -264,7 +264,11 @@ def updates_command(context: Context, ref: str, fmt: str) -> None:
     with database.sessions() as session:
         state = load_state(session, ref).state
     publications = [p for p in state.pages.values() if isinstance(p, Publication)]
-    documents = [p for p in state.pages.values() if isinstance(p, HtmlDocument)]
+    listed = [link.url for p in publications for link in p.documents]
+    documents = sorted(
+        (p for p in state.pages.values() if isinstance(p, HtmlDocument)),
+        key=lambda d: listed.index(d.url) if d.url in listed else len(listed),
+    )
     data: dict[str, list[dict[str, str | None]]] = {
         "updates": [
             {"publication": p.title, "date": u.date, "note": u.note}
