@@ -85,3 +85,18 @@ def test_prune_drops_old_raw_bodies_but_keeps_versions(tracker: Tracker, tmp_pat
     assert old.exit_code == 2
     assert "not stored (pruned?)" in old.output
     assert json.loads(tracker.cli("show", url, "1").stdout)["kind"] == "html_document"
+
+
+def test_pyproject_lists_every_package_of_the_tree() -> None:
+    import tomllib
+
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    tops = ["scraper", "storage", "scheduler", "changes", "reports", "tracker"]
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for top in tops
+        for init in (ROOT / top).rglob("__init__.py")
+    }
+    assert found == listed
