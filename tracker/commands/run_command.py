@@ -1,4 +1,7 @@
-"""`lifesci-tracker run`: one tracking run, with a one-screen summary or `--json`."""
+"""`lifesci-tracker run`: one tracking run, with a one-screen summary or `--json`.
+
+`locked_run` is the locked tracking run itself; `schedule` runs the same function on its cron.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +14,42 @@ from changes.changeset import summary_to_dict
 from storage.lock import run_lock
 from tracker.app import fetcher_factory, make_http_session, open_database
 from tracker.cli import Context, cli, handle_errors, pass_context
+from tracker.config import Config
 from tracker.pipeline import RunResult, run_once
 from tracker.summary import describe_run
+
+
+def locked_run(
+    config: Config,
+    *,
+    wait_s: float = 0.0,
+    trigger: str = "manual",
+    accept_anomalies: bool = False,
+    report: bool = True,
+) -> RunResult:
+    """One tracking run under the database's run lock: what `run` and each scheduled run do.
+
+    Takes the run lock (waiting up to `wait_s` seconds), creates or upgrades the schema, runs the
+    pipeline once and releases the database's connections, also when the run fails.
+
+    Raises:
+        RunLockHeld: Another run still holds the lock after `wait_s` seconds (nothing recorded).
+    """
+    with run_lock(config.database.url, wait_s=wait_s):
+        database = open_database(config, create=True)
+        try:
+            with make_http_session() as http:
+                return run_once(
+                    config,
+                    sessions=database.sessions,
+                    http=http,
+                    fetcher_factory=fetcher_factory(config),
+                    trigger=trigger,
+                    accept_anomalies=accept_anomalies,
+                    report=report,
+                )
+        finally:
+            database.engine.dispose()
 
 
 def run_to_dict(result: RunResult) -> dict[str, object]:
@@ -63,19 +100,9 @@ def run_command(
         lifesci-tracker run
         lifesci-tracker run --json
     """
-    config = context.config
-    with run_lock(config.database.url, wait_s=wait_s):
-        database = open_database(config, create=True)
-        with make_http_session() as http:
-            result = run_once(
-                config,
-                sessions=database.sessions,
-                http=http,
-                fetcher_factory=fetcher_factory(config),
-                accept_anomalies=accept_anomalies,
-                report=not no_report,
-            )
-        database.engine.dispose()
+    result = locked_run(
+        context.config, wait_s=wait_s, accept_anomalies=accept_anomalies, report=not no_report
+    )
     if as_json:
         click.echo(json.dumps(run_to_dict(result), indent=2, ensure_ascii=False))
     else:
