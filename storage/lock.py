@@ -33,7 +33,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-__all__ = ["LOCK_KEY", "RunLockHeld", "lock_file_path", "run_lock"]
+__all__ = ["LOCK_KEY", "RunLockHeld", "lock_file_path", "run_lock", "schema_lock_key"]
 
 # The advisory lock key: the first 8 bytes of sha256("lifesci-tracker run lock") as a signed
 # 64-bit integer. Fixed, so every version of the tool agrees on it.
@@ -198,7 +198,18 @@ def _file_holder(fd: int) -> RunLockHeld:
 
 # --- PostgreSQL: a session-level advisory lock ----------------------------------------------------
 
-_UNSIGNED_KEY = LOCK_KEY & 0xFFFF_FFFF_FFFF_FFFF
+
+def schema_lock_key(schema: str) -> int:
+    """Return the advisory lock key of the store in `schema` (LOCK_KEY for "public").
+
+    Stores in different schemas of one database are separate stores, so they lock separately.
+    """
+    if schema == "public":
+        return LOCK_KEY
+    digest = hashlib.sha256(f"lifesci-tracker run lock:{schema}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
 # A bigint advisory lock shows in pg_locks as classid = high 32 bits, objid = low 32, objsubid = 1.
 _HOLDER_SQL = sqlalchemy.text(
     """
@@ -208,7 +219,7 @@ _HOLDER_SQL = sqlalchemy.text(
       AND l.classid::bigint = :high AND l.objid::bigint = :low
       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
     """
-).bindparams(high=_UNSIGNED_KEY >> 32, low=_UNSIGNED_KEY & 0xFFFF_FFFF)
+)
 
 
 @contextmanager
@@ -223,18 +234,21 @@ def _advisory_lock(
         # Autocommit: the lock is held by the session, and an open transaction must not be left
         # idle for the whole run.
         with lock_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            _acquire(connection, wait_s=wait_s, poll_s=poll_s)
+            key = _acquire(connection, wait_s=wait_s, poll_s=poll_s)
             try:
                 yield
             finally:
-                _release(connection)
+                _release(connection, key)
     finally:
         if own_engine:
             lock_engine.dispose()
 
 
-def _acquire(connection: Connection, *, wait_s: float, poll_s: float) -> None:
+def _acquire(connection: Connection, *, wait_s: float, poll_s: float) -> int:
     deadline = time.monotonic() + wait_s
+    key = schema_lock_key(
+        connection.execute(sqlalchemy.text("SELECT current_schema()")).scalar_one()
+    )
     while True:
         # Set before trying, so the holder is named from the moment it holds the lock.
         name = f"lifesci-tracker pid={os.getpid()} started={_started_at()}"
@@ -242,17 +256,17 @@ def _acquire(connection: Connection, *, wait_s: float, poll_s: float) -> None:
             sqlalchemy.text("SELECT set_config('application_name', :name, false)"), {"name": name}
         )
         locked = connection.execute(
-            sqlalchemy.text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}
+            sqlalchemy.text("SELECT pg_try_advisory_lock(:key)"), {"key": key}
         ).scalar_one()
         if locked:
-            return
+            return key
         if not _retry_until(deadline, poll_s):
-            raise _advisory_holder(connection)
+            raise _advisory_holder(connection, key)
 
 
-def _release(connection: Connection) -> None:
+def _release(connection: Connection, key: int) -> None:
     try:
-        connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+        connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
         connection.execute(sqlalchemy.text("RESET application_name"))
     except DBAPIError:
         # The connection is broken (so the session, and the lock with it, is gone or going).
@@ -260,8 +274,10 @@ def _release(connection: Connection) -> None:
         connection.invalidate()
 
 
-def _advisory_holder(connection: Connection) -> RunLockHeld:
-    for application_name in connection.execute(_HOLDER_SQL).scalars():
+def _advisory_holder(connection: Connection, key: int) -> RunLockHeld:
+    unsigned = key & 0xFFFF_FFFF_FFFF_FFFF
+    rows = connection.execute(_HOLDER_SQL, {"high": unsigned >> 32, "low": unsigned & 0xFFFF_FFFF})
+    for application_name in rows.scalars():
         match = _APPLICATION_NAME.match(application_name or "")
         if match:
             return RunLockHeld(int(match.group(1)), match.group(2))

@@ -22,7 +22,7 @@ import sqlalchemy
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool, QueuePool
 
-from storage.lock import RunLockHeld, lock_file_path, run_lock
+from storage.lock import LOCK_KEY, RunLockHeld, lock_file_path, run_lock, schema_lock_key
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT_S = 20.0  # generous: only reached when something is broken
@@ -312,3 +312,16 @@ def test_run_lock_held_survives_pickling() -> None:
 
     assert (copy.holder_pid, copy.holder_started_at) == (1234, "2026-11-26T07:00:03Z")
     assert str(copy) == "another run holds the lock (pid 1234, started 2026-11-26T07:00:03Z)"
+
+
+def test_stores_in_different_postgresql_schemas_lock_separately(pg_schema_url: str) -> None:
+    schema = re.search(r"search_path%3D(\w+)", pg_schema_url)
+    assert schema is not None
+    assert schema_lock_key(schema.group(1)) != schema_lock_key("public") == LOCK_KEY
+    with run_lock(pg_schema_url):
+        with pytest.raises(RunLockHeld):
+            with run_lock(pg_schema_url):
+                pass
+        # While this store's run holds its lock, another store in the same database is free.
+        with run_lock(pg_schema_url.replace(schema.group(1), schema.group(1) + "x")):
+            pass
