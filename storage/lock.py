@@ -246,9 +246,11 @@ def _advisory_lock(
 
 def _acquire(connection: Connection, *, wait_s: float, poll_s: float) -> int:
     deadline = time.monotonic() + wait_s
-    key = schema_lock_key(
-        connection.execute(sqlalchemy.text("SELECT current_schema()")).scalar_one()
-    )
+    # current_schema() is NULL when no schema on the search path exists yet (an empty store).
+    schema = connection.execute(
+        sqlalchemy.text("SELECT coalesce(current_schema(), current_setting('search_path'))")
+    ).scalar_one()
+    key = schema_lock_key(str(schema))
     while True:
         # Set before trying, so the holder is named from the moment it holds the lock.
         name = f"lifesci-tracker pid={os.getpid()} started={_started_at()}"

@@ -319,9 +319,8 @@ def test_stores_in_different_postgresql_schemas_lock_separately(pg_schema_url: s
     assert schema is not None
     assert schema_lock_key(schema.group(1)) != schema_lock_key("public") == LOCK_KEY
     with run_lock(pg_schema_url):
-        with pytest.raises(RunLockHeld):
-            with run_lock(pg_schema_url):
-                pass
+        with pytest.raises(RunLockHeld), run_lock(pg_schema_url):
+            pass
         # While this store's run holds its lock, another store in the same database is free.
         with run_lock(pg_schema_url.replace(schema.group(1), schema.group(1) + "x")):
             pass
