@@ -250,3 +250,17 @@ def test_parsed_documents_round_trip_through_show(tracker: Tracker, site: SiteSp
     raw = tracker.cli("show", url, "--raw")
     assert raw.stdout_bytes == tracker.server.pages[site.doc(EXPERIMENTAL).path]
     assert HtmlDocument.__name__  # the parsed form is what show prints
+
+
+def test_off_a_terminal_an_unchanged_healthy_run_prints_nothing(
+    tracker: Tracker, site: SiteSpec
+) -> None:
+    tracker.publish(site)
+    assert tracker.cli("run").stdout.startswith("Run 1: ok")  # a baseline is worth a line
+    quiet = tracker.cli("run")
+    assert quiet.exit_code == 0
+    assert quiet.stdout == ""
+    del tracker.server.pages[site.doc(EXPERIMENTAL).path]
+    problem = tracker.cli("run")
+    assert problem.exit_code == 1
+    assert problem.stdout.startswith("Run 3: partial")

@@ -92,6 +92,8 @@ def run_command(
 ) -> None:
     """Fetch the publication and its documents, store new versions, and report changes.
 
+    Off a terminal (cron), the summary is printed only when the run found changes or problems.
+
     Exit status: 0 all pages tracked; 1 some pages failed or were held back (stored data kept);
     2 configuration error; 3 another run holds the lock.
 
@@ -105,6 +107,14 @@ def run_command(
     )
     if as_json:
         click.echo(json.dumps(run_to_dict(result), indent=2, ensure_ascii=False))
-    else:
+    elif sys.stdout.isatty() or worth_mentioning(result):
         click.echo(describe_run(result))
     sys.exit(result.exit_code)
+
+
+def worth_mentioning(result: RunResult) -> bool:
+    """Return True when a run's summary matters off a terminal: changes or problems.
+
+    Under cron, stdout is mailed: an unchanged, healthy run prints nothing, so no daily mail.
+    """
+    return result.status != "ok" or result.changeset.has_changes or result.changeset.is_baseline
