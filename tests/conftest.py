@@ -76,6 +76,15 @@ def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def server() -> Iterator[Any]:
+    """A real HTTP server on 127.0.0.1 serving what the test publishes (tests/site_server.py)."""
+    from tests.site_server import serve
+
+    with serve() as running:
+        yield running
+
+
+@pytest.fixture
 def postgres_url() -> str:
     """The PostgreSQL URL from LIFESCI_TRACKER_TEST_DATABASE_URL; skipped only when it is unset.
 

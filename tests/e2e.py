@@ -47,6 +47,17 @@ class Tracker:
     server: SiteServer
     config: Path
 
+    @classmethod
+    def create(
+        cls, server: SiteServer, folder: Path, *, database_url: str | None = None, extra: str = ""
+    ) -> Tracker:
+        """Write a config in `folder` (SQLite there unless `database_url`) and return a Tracker."""
+        url = database_url or f"sqlite:///{folder}/tracker.db"
+        config = write_config(
+            folder / "config.toml", server, url, reports_dir=folder / "reports", extra=extra
+        )
+        return cls(server, config)
+
     def publish(self, spec: SiteSpec, *, noise_seed: int | None = None) -> None:
         """Serve the site as `spec` describes it from now on."""
         self.server.pages = render_site(spec, self.server.base_url, noise_seed=noise_seed)

@@ -5,16 +5,15 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e import Tracker, write_config
+from tests.e2e import Tracker
 from tests.govuk_site import PUBLICATION_PATH, OrgSpec, SiteSpec, default_site
-from tests.site_server import SiteServer, serve
+from tests.site_server import SiteServer
 
 EXPERIMENTAL = "experimental-medicine-and-clinical-trials"
 NOTE = "Added Bioindustry Catalyst North and removed The Farr Institute."
@@ -25,21 +24,8 @@ TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 
 @pytest.fixture
-def server() -> Iterator[SiteServer]:
-    with serve() as running:
-        yield running
-
-
-@pytest.fixture
 def tracker(server: SiteServer, tmp_path: Path) -> Tracker:
-    config = write_config(
-        tmp_path / "config.toml",
-        server,
-        f"sqlite:///{tmp_path}/tracker.db",
-        reports_dir=tmp_path / "reports",
-        extra="enabled = false",
-    )
-    return Tracker(server, config)
+    return Tracker.create(server, tmp_path, extra="enabled = false")
 
 
 def edited(site: SiteSpec) -> SiteSpec:

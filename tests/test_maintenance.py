@@ -8,14 +8,13 @@ import json
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e import Tracker, write_config
+from tests.e2e import Tracker
 from tests.govuk_site import OrgSpec, default_site
-from tests.site_server import SiteServer, serve
+from tests.site_server import SiteServer
 from tracker import __version__
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,21 +37,8 @@ def test_version_is_printed_by_the_console_script_and_python_m() -> None:
 
 
 @pytest.fixture
-def server() -> Iterator[SiteServer]:
-    with serve() as running:
-        yield running
-
-
-@pytest.fixture
 def tracker(server: SiteServer, tmp_path: Path) -> Tracker:
-    config = write_config(
-        tmp_path / "config.toml",
-        server,
-        f"sqlite:///{tmp_path}/tracker.db",
-        reports_dir=tmp_path / "reports",
-        extra="enabled = false",
-    )
-    return Tracker(server, config)
+    return Tracker.create(server, tmp_path, extra="enabled = false")
 
 
 def test_backup_is_a_complete_copy(tracker: Tracker, tmp_path: Path) -> None:

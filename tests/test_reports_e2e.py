@@ -18,9 +18,9 @@ from bs4 import BeautifulSoup
 from sqlalchemy import create_engine, update
 
 from storage.tables import Delivery
-from tests.e2e import Tracker, write_config
+from tests.e2e import Tracker
 from tests.govuk_site import OrgSpec, SiteSpec, default_site
-from tests.site_server import SiteServer, serve
+from tests.site_server import SiteServer
 
 EXPERIMENTAL = "experimental-medicine-and-clinical-trials"
 RECIPIENTS = ["team@example.org", "alerts@example.org"]
@@ -72,12 +72,6 @@ def mail() -> Iterator[MailServer]:
 
 
 @pytest.fixture
-def server() -> Iterator[SiteServer]:
-    with serve() as running:
-        yield running
-
-
-@pytest.fixture
 def site() -> SiteSpec:
     return default_site("current")
 
@@ -93,14 +87,7 @@ security = "none"
 from = "tracker@example.org"
 to = {json.dumps(RECIPIENTS)}
 """
-    config = write_config(
-        tmp_path / "config.toml",
-        server,
-        f"sqlite:///{tmp_path}/tracker.db",
-        reports_dir=tmp_path / "reports",
-        extra=email_table,
-    )
-    tracked = Tracker(server, config)
+    tracked = Tracker.create(server, tmp_path, extra=email_table)
     tracked.publish(site)
     return tracked
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,9 +10,9 @@ from sqlalchemy import create_engine, func, select
 
 from scraper.page import HtmlDocument
 from storage.tables import Blob, Observation, OrganisationRow, PageVersion, Run, UpdateEntryRow
-from tests.e2e import Tracker, write_config
+from tests.e2e import Tracker
 from tests.govuk_site import OrgSpec, SiteSpec, default_site
-from tests.site_server import SiteServer, serve
+from tests.site_server import SiteServer
 
 EXPERIMENTAL = "experimental-medicine-and-clinical-trials"
 
@@ -24,17 +23,8 @@ def site(request: pytest.FixtureRequest) -> SiteSpec:
 
 
 @pytest.fixture
-def server() -> Iterator[SiteServer]:
-    with serve() as running:
-        yield running
-
-
-@pytest.fixture
 def tracker(server: SiteServer, database_url: str, tmp_path: Path) -> Tracker:
-    config = write_config(
-        tmp_path / "config.toml", server, database_url, reports_dir=tmp_path / "reports"
-    )
-    return Tracker(server, config)
+    return Tracker.create(server, tmp_path, database_url=database_url)
 
 
 def count(url: str, table: type) -> int:
