@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from changes.changeset import ChangeSet
 from reports.formats import get_format
 from reports.formats.text import render_text
 from reports.model import Report
-from scraper.page import HtmlDocument, Publication, page_to_dict
+from scraper.page import HtmlDocument, Page, Publication, page_to_dict
 from storage import queries
 from storage.snapshots import load_blob
 from tracker.app import open_database
@@ -177,14 +178,26 @@ def history_command(context: Context, limit: int, fmt: str) -> None:
     click.echo(table_text(headers, table) if table else "no runs stored yet")
 
 
+def documents_in_listed_order(pages: Mapping[str, Page]) -> list[HtmlDocument]:
+    """Return the HTML documents of a state in their publications' Documents-list order."""
+    listed = [
+        link.url
+        for page in pages.values()
+        if isinstance(page, Publication)
+        for link in page.documents
+    ]
+    position = {url: index for index, url in reversed(list(enumerate(listed)))}
+    documents = [page for page in pages.values() if isinstance(page, HtmlDocument)]
+    return sorted(documents, key=lambda d: (position.get(d.url, len(listed)), d.url))
+
+
 def organisation_rows(
-    pages: dict[str, Any], *, document: str | None, stage: str | None
+    pages: Mapping[str, Page], *, document: str | None, stage: str | None
 ) -> list[dict[str, Any]]:
     """Return the `orgs --format json` items for a state, filtered."""
     rows = []
-    for url, page in pages.items():
-        if not isinstance(page, HtmlDocument):
-            continue
+    for page in documents_in_listed_order(pages):
+        url = page.url
         if document and document.casefold() not in (page.title + " " + url).casefold():
             continue
         for organisation in page.organisations:
@@ -264,11 +277,7 @@ def updates_command(context: Context, ref: str, fmt: str) -> None:
     with database.sessions() as session:
         state = load_state(session, ref).state
     publications = [p for p in state.pages.values() if isinstance(p, Publication)]
-    listed = [link.url for p in publications for link in p.documents]
-    documents = sorted(
-        (p for p in state.pages.values() if isinstance(p, HtmlDocument)),
-        key=lambda d: listed.index(d.url) if d.url in listed else len(listed),
-    )
+    documents = documents_in_listed_order(state.pages)
     data: dict[str, list[dict[str, str | None]]] = {
         "updates": [
             {"publication": p.title, "date": u.date, "note": u.note}
