@@ -56,6 +56,13 @@ GONE_STATUSES: Final = frozenset({404, 410})
 ROBOTS_TTL_S: Final = 24 * 3600.0
 ROBOTS_FAILURE_TTL_S: Final = 300.0
 _CHUNK_SIZE: Final = 64 * 1024
+_HTML_TYPES: Final = frozenset({"text/html", "application/xhtml+xml"})
+# An HTML document starts with a doctype or <html> (after a BOM, whitespace and comments) ...
+_HTML_START: Final = re.compile(
+    rb"(?:\xef\xbb\xbf)?(?:\s|<!--.*?-->)*<(?:!doctype\s+html|html)[\s>]", re.I | re.S
+)
+# ... and ends with </html>, give or take trailing whitespace and comments.
+_HTML_END_WINDOW: Final = 4096
 _MAX_REASON: Final = 200
 
 
@@ -365,6 +372,11 @@ class Fetcher:
             raise _RetryableError(
                 f"body incomplete ({len(body)} of {length} bytes)", IncompleteBodyError
             )
+        html = media_type in _HTML_TYPES or (not media_type and accept_types is not None)
+        if html and _unterminated_html(body):
+            # A connection closed early without a Content-Length (or under gzip) looks like a
+            # clean end to HTTP; a page cut short would otherwise parse to fewer organisations.
+            raise _RetryableError("body incomplete (no closing </html>)", IncompleteBodyError)
         return _Reply(current, status, headers, body)
 
     def _read_body(self, url: str, response: requests.Response) -> bytes:
@@ -430,6 +442,17 @@ class Fetcher:
             "%s unavailable: HTTP %d; not fetching from its host", robots_url, reply.status
         )
         return FetchError(robots_url, f"HTTP {reply.status}")
+
+
+def _unterminated_html(body: bytes) -> bool:
+    """Return True for a body that starts an HTML document but never closes it (cut short).
+
+    Fragments and non-documents are not judged: only a body that opens with a doctype or
+    <html> must have a </html> near its end, as every GOV.UK page does.
+    """
+    if not _HTML_START.match(body, 0, 4096):
+        return False
+    return b"</html" not in body[-_HTML_END_WINDOW:].lower()
 
 
 def _is_header_value(value: str) -> bool:

@@ -49,6 +49,9 @@ _MONTH_NUMBERS: Final = {
 _DISPLAY_DATE: Final = re.compile(r"\b(\d{1,2})\s+([A-Za-z]{3,9})\.?\s+(\d{4})\b")
 _ISO_DATE_PREFIX: Final = re.compile(r"\s*(\d{4})-(\d{2})-(\d{2})")
 
+# C0 controls except tab, line feed, form feed and carriage return (whitespace), and DEL.
+_CONTROL_CHARACTERS: Final = dict.fromkeys([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
+_HAS_CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")  # the same characters
 _BOMS: Final = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF16_LE, "utf-16-le"),
@@ -77,7 +80,15 @@ def decode_html(body: bytes) -> str:
     """Decode an HTML body: a BOM wins, then a <meta charset> near the top, else UTF-8.
 
     Never fails: invalid bytes become U+FFFD, and an unknown or non-text charset means UTF-8.
+    Control characters other than whitespace (NUL, ESC, DEL, ...) are dropped: a browser shows
+    nothing for them, so they are noise, never content.
     """
+    text = _decode(body)
+    # str.translate costs ~2 ms on a 50 KB page; the search finds none on almost every page.
+    return text.translate(_CONTROL_CHARACTERS) if _HAS_CONTROL.search(text) else text
+
+
+def _decode(body: bytes) -> str:
     for bom, encoding in _BOMS:
         if body.startswith(bom):
             return body[len(bom) :].decode(encoding, "replace")
