@@ -112,18 +112,29 @@ def live_pages(pages: dict[str, Page]) -> dict[str, Page]:
 
 
 def state_at(session: Session, run: Run) -> StoredState:
-    """Return the state as of `run`: each live page's newest version at or before it."""
+    """Return the state as of `run`: each live page's newest version at or before it.
+
+    Rows are decoded one at a time as they stream in, and a version already decoded in this
+    session (the previous run's state, for most pages) is reused rather than decoded again.
+    """
     newest = (
         select(func.max(PageVersion.id))
         .where(PageVersion.run_id <= run.id)
         .group_by(PageVersion.page_id)
     )
     rows = session.execute(
-        select(PageRow.url, PageVersion.content_json)
+        select(PageRow.url, PageVersion.id, PageVersion.content_json)
         .join(PageRow, PageRow.id == PageVersion.page_id)
-        .where(PageVersion.id.in_(newest))
-    ).all()
-    pages = {url: page_from_json(content) for url, content in rows}
+        .where(PageVersion.id.in_(newest)),
+        execution_options={"yield_per": 100},
+    )
+    decoded: dict[int, Page] = session.info.setdefault("decoded_versions", {})
+    pages = {}
+    for url, version_id, content in rows:
+        page = decoded.get(version_id)
+        if page is None:
+            page = decoded[version_id] = page_from_json(content)
+        pages[url] = page
     return StoredState(run.id, run.started_at, live_pages(pages))
 
 

@@ -12,11 +12,12 @@ import json
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Final, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from scraper.page import HtmlDocument, Page, Publication, content_hash, page_from_json, page_to_json
+from scraper.page import HtmlDocument, Page, Publication, page_from_json, page_to_json
 from storage.tables import (
     Blob,
     Observation,
@@ -26,6 +27,14 @@ from storage.tables import (
     UpdateEntryRow,
 )
 from storage.tables import Page as PageRow
+
+# The tables themselves, for the per-page statements: Core DML skips the ORM's bookkeeping.
+_OBSERVATIONS: Final = cast(Table, Observation.__table__)
+_PAGES: Final = cast(Table, PageRow.__table__)
+_VERSIONS: Final = cast(Table, PageVersion.__table__)
+_BLOBS: Final = cast(Table, Blob.__table__)
+_ORGANISATIONS: Final = cast(Table, OrganisationRow.__table__)
+_UPDATE_ENTRIES: Final = cast(Table, UpdateEntryRow.__table__)
 
 RUN_STATUSES = ("running", "ok", "partial", "failed")
 OUTCOMES = ("new", "changed", "unchanged", "not_modified", "gone", "error", "anomaly")
@@ -39,6 +48,51 @@ class StoredVersion:
     run_id: int
     content_hash: str
     page: Page
+
+
+class PageState:
+    """What the pipeline needs about a page before fetching it, read in one query (`page_state`).
+
+    The latest version's content is decoded only when asked for (`page`): a page whose content
+    did not change never needs it, except a publication, whose Documents list drives the run.
+    """
+
+    __slots__ = (
+        "_page",
+        "blob_sha256",
+        "content_hash",
+        "content_json",
+        "etag",
+        "last_modified",
+        "page_id",
+        "version_id",
+    )
+
+    def __init__(
+        self,
+        page_id: int | None = None,
+        version_id: int | None = None,
+        content_hash: str | None = None,
+        content_json: str | None = None,
+        blob_sha256: str | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> None:
+        self.page_id = page_id
+        self.version_id = version_id
+        self.content_hash = content_hash
+        self.content_json = content_json
+        self.blob_sha256 = blob_sha256
+        self.etag = etag
+        self.last_modified = last_modified
+        self._page: Page | None = None
+
+    @property
+    def page(self) -> Page | None:
+        """The latest stored version's content, decoded on first use (None: no version yet)."""
+        if self._page is None and self.content_json is not None:
+            self._page = page_from_json(self.content_json)
+        return self._page
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,94 +179,189 @@ def conditional_headers(session: Session, url: str) -> tuple[str | None, str | N
     return row[0], row[1]
 
 
-def store_blob(session: Session, body: bytes) -> str:
-    """Store a raw body once (zlib-compressed) and return its SHA-256 key."""
-    key = hashlib.sha256(body).hexdigest()
-    if session.get(Blob, key) is None:
-        session.add(
-            Blob(sha256=key, compression="zlib", size=len(body), data=zlib.compress(body, 6))
+def _page_state_query() -> Select[Any]:
+    pages, versions, observations = _PAGES.c, _VERSIONS.c, _OBSERVATIONS.c
+    newest_version = (
+        select(func.max(versions.id))
+        .where(versions.page_id == pages.id)
+        .correlate(_PAGES)
+        .scalar_subquery()
+    )
+    validators = (
+        select(observations.id)
+        .where(
+            observations.page_id == pages.id,
+            observations.outcome.in_(("new", "changed", "unchanged")),
+            observations.http_status == 200,
         )
-        session.flush()
+        .order_by(observations.id.desc())
+        .limit(1)
+        .correlate(_PAGES)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            pages.id,
+            versions.id,
+            versions.content_hash,
+            versions.content_json,
+            versions.blob_sha256,
+            observations.etag,
+            observations.last_modified,
+        )
+        .select_from(_PAGES)
+        .outerjoin(_VERSIONS, versions.id == newest_version)
+        .outerjoin(_OBSERVATIONS, observations.id == validators)
+        .where(pages.url == bindparam("url"))
+    )
+
+
+# Built once: building a statement costs several times more than running it on SQLite.
+_PAGE_STATE: Final = _page_state_query()
+_BLOB_EXISTS: Final = select(_BLOBS.c.sha256).where(_BLOBS.c.sha256 == bindparam("key"))
+_BLOB_DATA: Final = select(_BLOBS.c.compression, _BLOBS.c.data).where(
+    _BLOBS.c.sha256 == bindparam("key")
+)
+_INSERT_BLOB: Final = insert(_BLOBS)
+_INSERT_VERSION: Final = insert(_VERSIONS).returning(_VERSIONS.c.id)
+_INSERT_ORGANISATIONS: Final = insert(_ORGANISATIONS)
+_INSERT_UPDATE_ENTRIES: Final = insert(_UPDATE_ENTRIES)
+_INSERT_OBSERVATION: Final = insert(_OBSERVATIONS)
+_INSERT_PAGE: Final = insert(_PAGES).returning(_PAGES.c.id)
+_TOUCH_PAGE: Final = (
+    update(_PAGES)
+    .where(_PAGES.c.id == bindparam("page_id"))
+    .values(last_seen_at=bindparam("now"), kind=bindparam("kind"))
+)
+
+
+def page_state(session: Session, url: str) -> PageState:
+    """Return the page's id, latest version and conditional-GET validators in one query.
+
+    The validators are those of `conditional_headers`; the version is that of `latest_version`.
+    """
+    row = session.execute(_PAGE_STATE, {"url": url}).first()
+    return PageState() if row is None else PageState(*row)
+
+
+def store_blob(session: Session, body: bytes, *, key: str | None = None) -> str:
+    """Store a raw body once (zlib-compressed) and return its SHA-256 key (`key` if known)."""
+    key = key or hashlib.sha256(body).hexdigest()
+    if session.execute(_BLOB_EXISTS, {"key": key}).first() is None:
+        data = zlib.compress(body, 6)
+        session.execute(
+            _INSERT_BLOB,
+            {"sha256": key, "compression": "zlib", "size": len(body), "data": data},
+        )
     return key
 
 
 def load_blob(session: Session, key: str) -> bytes | None:
     """Return the raw body stored under `key`, or None when it was pruned."""
-    blob = session.get(Blob, key)
-    if blob is None:
+    row = session.execute(_BLOB_DATA, {"key": key}).first()
+    if row is None:
         return None
-    return zlib.decompress(blob.data) if blob.compression == "zlib" else blob.data
+    compression, data = row
+    return zlib.decompress(data) if compression == "zlib" else bytes(data)
 
 
 def add_version(
-    session: Session, *, run: Run, page_row: PageRow, page: Page, raw: bytes | None, now: datetime
-) -> PageVersion:
-    """Write a new version of a page, with its organisation / update entry rows and raw body."""
+    session: Session,
+    *,
+    run: Run,
+    page_row: PageRow | int,
+    page: Page,
+    raw: bytes | None,
+    now: datetime,
+    content_json: str | None = None,
+) -> int:
+    """Write a new version of a page, with its organisation / update entry rows and raw body.
+
+    Return the version's id. `content_json` is `page_to_json(page)` when the caller has it.
+    """
     blob_key = store_blob(session, raw) if raw is not None else None
     text = page.text if isinstance(page, HtmlDocument) else ""
-    version = PageVersion(
-        page_id=page_row.id,
-        run_id=run.id,
-        created_at=now,
-        content_hash=content_hash(page),
-        content_json=page_to_json(page),
-        text=text,
-        blob_sha256=blob_key,
-    )
-    session.add(version)
-    session.flush()
-    if isinstance(page, HtmlDocument):
-        session.add_all(
-            OrganisationRow(
-                version_id=version.id,
-                position=organisation.position,
-                name=organisation.name,
-                url=organisation.url,
-                description=organisation.description,
-                stage=organisation.stage,
-                stage_heading=organisation.stage_heading,
-                links_json=json.dumps(list(organisation.links)),
-            )
-            for organisation in page.organisations
+    encoded = content_json if content_json is not None else page_to_json(page)
+    version_id: int = session.execute(
+        _INSERT_VERSION,
+        {
+            "page_id": page_row if isinstance(page_row, int) else page_row.id,
+            "run_id": run.id,
+            "created_at": now,
+            "content_hash": _digest(encoded),
+            "content_json": encoded,
+            "text": text,
+            "blob_sha256": blob_key,
+        },
+    ).scalar_one()
+    if isinstance(page, HtmlDocument) and page.organisations:
+        session.execute(
+            _INSERT_ORGANISATIONS,
+            [
+                {
+                    "version_id": version_id,
+                    "position": organisation.position,
+                    "name": organisation.name,
+                    "url": organisation.url,
+                    "description": organisation.description,
+                    "stage": organisation.stage,
+                    "stage_heading": organisation.stage_heading,
+                    "links_json": json.dumps(list(organisation.links)),
+                }
+                for organisation in page.organisations
+            ],
         )
-    if isinstance(page, Publication):
-        session.add_all(
-            UpdateEntryRow(version_id=version.id, position=index, date=entry.date, note=entry.note)
-            for index, entry in enumerate(page.updates)
+    if isinstance(page, Publication) and page.updates:
+        session.execute(
+            _INSERT_UPDATE_ENTRIES,
+            [
+                {"version_id": version_id, "position": i, "date": entry.date, "note": entry.note}
+                for i, entry in enumerate(page.updates)
+            ],
         )
-    return version
+    return version_id
+
+
+def _digest(content_json: str) -> str:
+    """`content_hash` of the page whose canonical JSON this is."""
+    return hashlib.sha256(content_json.encode("utf-8")).hexdigest()
 
 
 def add_observation(
     session: Session,
     *,
     run: Run,
-    page_row: PageRow,
+    page_row: PageRow | int,
     outcome: str,
     now: datetime,
     fetched: Fetched | None = None,
-    version: PageVersion | None = None,
+    version: int | None = None,
     error: str | None = None,
-) -> Observation:
-    """Record one fetch (or skipped fetch) of a page in a run."""
+) -> None:
+    """Record one fetch (or skipped fetch) of a page in a run; `version` is a version id."""
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}")
     meta = fetched or Fetched()
-    observation = Observation(
-        run_id=run.id,
-        page_id=page_row.id,
-        observed_at=now,
-        outcome=outcome,
-        http_status=meta.http_status,
-        etag=meta.etag,
-        last_modified=meta.last_modified,
-        version_id=version.id if version is not None else None,
-        elapsed_s=meta.elapsed_s,
-        bytes=meta.size,
-        error=error,
+    session.execute(
+        _INSERT_OBSERVATION,
+        {
+            "run_id": run.id,
+            "page_id": page_row if isinstance(page_row, int) else page_row.id,
+            "observed_at": now,
+            "outcome": outcome,
+            "http_status": meta.http_status,
+            "etag": meta.etag,
+            "last_modified": meta.last_modified,
+            "version_id": version,
+            "elapsed_s": meta.elapsed_s,
+            "bytes": meta.size,
+            "error": error,
+        },
     )
-    session.add(observation)
-    return observation
+
+
+def _touch_page(session: Session, *, page_id: int, kind: str, now: datetime) -> None:
+    session.execute(_TOUCH_PAGE, {"page_id": page_id, "now": now, "kind": kind})
 
 
 def record_page(
@@ -224,32 +373,69 @@ def record_page(
     raw: bytes | None,
     now: datetime,
     fetched: Fetched | None = None,
+    known: PageState | None = None,
+    content_json: str | None = None,
 ) -> str:
     """Store a successfully parsed page: a new version if its content changed. Return the outcome.
 
     The outcome is "new" (first version), "changed" (new version) or "unchanged" (no version,
-    no blob).
+    no blob). `known` is the page's `page_state` read earlier in the run (saves two queries);
+    `content_json` is `page_to_json(page)` when the caller has it.
     """
-    page_row = get_or_create_page(session, url=url, kind=page.kind, now=now)
-    previous = latest_version(session, url)
-    digest = content_hash(page)
-    if previous is not None and previous.content_hash == digest:
+    encoded = content_json if content_json is not None else page_to_json(page)
+    page_id: int
+    if known is not None and known.page_id is not None:
+        page_id, previous_hash = known.page_id, known.content_hash
+        _touch_page(session, page_id=page_id, kind=page.kind, now=now)
+    elif known is not None:
+        # First sight (the run holds the lock, so nobody else adds it meanwhile).
+        page_id = session.execute(
+            _INSERT_PAGE, {"url": url, "kind": page.kind, "first_seen_at": now, "last_seen_at": now}
+        ).scalar_one()
+        previous_hash = None
+    else:
+        page_id = get_or_create_page(session, url=url, kind=page.kind, now=now).id
+        previous_hash = session.execute(
+            select(PageVersion.content_hash)
+            .where(PageVersion.page_id == page_id)
+            .order_by(PageVersion.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+    if previous_hash == _digest(encoded):
         add_observation(
-            session, run=run, page_row=page_row, outcome="unchanged", now=now, fetched=fetched
+            session, run=run, page_row=page_id, outcome="unchanged", now=now, fetched=fetched
         )
         return "unchanged"
-    version = add_version(session, run=run, page_row=page_row, page=page, raw=raw, now=now)
-    outcome = "new" if previous is None else "changed"
+    version = add_version(
+        session, run=run, page_row=page_id, page=page, raw=raw, now=now, content_json=encoded
+    )
+    outcome = "new" if previous_hash is None else "changed"
     add_observation(
         session,
         run=run,
-        page_row=page_row,
+        page_row=page_id,
         outcome=outcome,
         now=now,
         fetched=fetched,
         version=version,
     )
     return outcome
+
+
+def record_unchanged(
+    session: Session, *, run: Run, known: PageState, kind: str, now: datetime, fetched: Fetched
+) -> None:
+    """Record a fetch whose content is known to equal the latest version's, without parsing it.
+
+    For a body byte-identical to that version's raw body, or one the parser would read the same
+    (`scraper.parse.content_fingerprint`). The page must have a stored version.
+    """
+    if known.page_id is None or known.version_id is None:
+        raise ValueError("record_unchanged needs a page with a stored version")
+    _touch_page(session, page_id=known.page_id, kind=kind, now=now)
+    add_observation(
+        session, run=run, page_row=known.page_id, outcome="unchanged", now=now, fetched=fetched
+    )
 
 
 def record_problem(
@@ -262,9 +448,18 @@ def record_problem(
     now: datetime,
     fetched: Fetched | None = None,
     error: str | None = None,
+    known: PageState | None = None,
 ) -> None:
-    """Record a page that yielded no version this run: not_modified, gone, error or anomaly."""
-    page_row = get_or_create_page(session, url=url, kind=kind, now=now)
+    """Record a page that yielded no version this run: not_modified, gone, error or anomaly.
+
+    `known` is the page's `page_state` read earlier in the run (saves a query).
+    """
+    page_row: PageRow | int
+    if known is None or known.page_id is None:
+        page_row = get_or_create_page(session, url=url, kind=kind, now=now)
+    else:
+        page_row = known.page_id
+        _touch_page(session, page_id=page_row, kind=kind, now=now)
     add_observation(
         session, run=run, page_row=page_row, outcome=outcome, now=now, fetched=fetched, error=error
     )

@@ -1,10 +1,16 @@
-"""The anomaly guard: never record a layout change or a fault as "organisations removed"."""
+"""The anomaly guard: never record a layout change or a fault as "organisations removed".
+
+A document that loses most of its organisations, or a publication whose Documents list loses
+most of its HTML documents (or stops labelling them HTML), is far more likely a layout change or
+a broken page than a real edit: the run holds it back as an anomaly and keeps the last version.
+`run --accept-anomalies` stores it when the change is real.
+"""
 
 from __future__ import annotations
 
 import re
 
-from scraper.page import HtmlDocument, Page
+from scraper.page import HtmlDocument, Page, Publication
 
 
 def _name_key(name: str) -> str:
@@ -18,7 +24,12 @@ def anomaly_reason(
 
     A document whose organisations all vanish, or that loses more than `max_removed_fraction`
     of them in one run, is far more likely a layout change or a broken page than a real edit.
+    The same holds for a publication's HTML documents: losing more than that fraction of them,
+    or any of them turning into a non-HTML attachment at the same URL (whose organisations
+    would all be reported removed).
     """
+    if isinstance(previous, Publication) and isinstance(current, Publication):
+        return _documents_reason(previous, current, max_removed_fraction)
     if not isinstance(previous, HtmlDocument) or not isinstance(current, HtmlDocument):
         return None
     before = [_name_key(o.name) for o in previous.organisations]
@@ -31,6 +42,28 @@ def anomaly_reason(
     if removed / len(before) > max_removed_fraction:
         return (
             f"{removed} of {len(before)} organisations would be removed "
+            f"(more than max_removed_fraction {max_removed_fraction:g})"
+        )
+    return None
+
+
+def _documents_reason(
+    previous: Publication, current: Publication, max_removed_fraction: float
+) -> str | None:
+    before = [link.url for link in previous.documents if link.kind == "html"]
+    if not before:
+        return None
+    listed = {link.url: link for link in current.documents}
+    relabelled = sum(1 for url in before if url in listed and listed[url].kind != "html")
+    if relabelled:
+        return (
+            f"{relabelled} of {len(before)} HTML documents no longer listed as HTML "
+            "(layout change in the Documents list?)"
+        )
+    removed = sum(1 for url in before if url not in listed)
+    if removed / len(before) > max_removed_fraction:
+        return (
+            f"{removed} of {len(before)} HTML documents would be removed "
             f"(more than max_removed_fraction {max_removed_fraction:g})"
         )
     return None

@@ -6,6 +6,7 @@ summary and outbox rows. A fault on one page never stops the others and never re
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -20,8 +21,8 @@ from changes.changeset import ChangeSet, State, StateRef, summary_to_dict
 from reports.model import Report
 from scraper.errors import FetchError, LayoutChangedError
 from scraper.fetch import Fetcher, FetchResult
-from scraper.page import Attachment, DocumentLink, HtmlDocument, Page, Publication
-from scraper.parse import parse_html_document, parse_publication
+from scraper.page import Attachment, DocumentLink, HtmlDocument, Page, Publication, page_to_json
+from scraper.parse import content_fingerprint, parse_html_document, parse_publication
 from storage import snapshots
 from storage.tables import Run
 from tracker.config import Config
@@ -38,6 +39,10 @@ from tracker.states import changes_for_run
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 PROBLEM_OUTCOMES = ("error", "anomaly", "gone")
+# Fingerprints of stored raw bodies, by blob key: a process that runs again (`schedule`) need not
+# load and fingerprint the same stored body every run. Bounded; cleared when full.
+_STORED_FINGERPRINTS: dict[str, str] = {}
+_MAX_STORED_FINGERPRINTS = 20_000
 DEFAULT_TITLE = "UK life sciences support"
 
 
@@ -126,55 +131,139 @@ class RunPipeline:
         self.clock = clock
         self.accept_anomalies = accept_anomalies
         self.outcomes: list[PageOutcome] = []
+        self._run_row: Run | None = None
 
-    def track_page(self, url: str, kind: str, parse: Callable[[bytes, str], Page]) -> Page | None:
-        """Fetch, parse, guard and store one page; return its current content (new or stored)."""
+    def track_page(
+        self, url: str, kind: str, parse: Callable[[bytes, str], Page], *, want_page: bool = True
+    ) -> Page | None:
+        """Fetch, parse, guard and store one page; return its current content (new or stored).
+
+        A body that is byte-identical to the stored version's raw body, or that the parser would
+        read the same (`content_fingerprint`: per-request noise aside), is recorded "unchanged"
+        without being parsed. With `want_page` False, stored content is not decoded just to be
+        returned: the result is then None unless the page was parsed.
+        """
         with self.sessions() as session:
-            etag, last_modified = snapshots.conditional_headers(session, url)
-            previous = snapshots.latest_version(session, url)
-        previous_page = previous.page if previous else None
+            known = snapshots.page_state(session, url)
+            # Without validators no 304 can come: read the stored body now, in the same session.
+            validators = known.etag is not None or known.last_modified is not None
+            cached = known.blob_sha256 in _STORED_FINGERPRINTS
+            stored_body = None if validators or cached else self._stored_body(session, known)
+
+        def stored() -> Page | None:
+            return known.page if want_page else None
+
         try:
-            result = self.fetcher.fetch(url, etag=etag, last_modified=last_modified)
+            result = self.fetcher.fetch(url, etag=known.etag, last_modified=known.last_modified)
         except FetchError as exc:
-            self._problem(url, kind, "error", exc.reason)
-            return previous_page
+            self._problem(url, kind, "error", exc.reason, known=known)
+            return stored()
         meta = _fetched_meta(result)
-        if result.not_modified and previous_page is not None:
-            self._problem(url, kind, "not_modified", None, meta)
-            return previous_page
+        if result.not_modified and known.version_id is not None:
+            self._problem(url, kind, "not_modified", None, meta, known=known)
+            return stored()
         if result.gone or result.not_modified:
             why = f"HTTP {result.status}" if result.gone else "304 with nothing stored"
-            self._problem(url, kind, "gone" if result.gone else "error", why, meta)
-            return previous_page
+            self._problem(url, kind, "gone" if result.gone else "error", why, meta, known=known)
+            return stored()
+        if self._same_content(result.body, known, stored_body):
+            self._store_unchanged(url, kind, known, meta)
+            return stored()
         try:
             page = parse(result.body, url)
         except LayoutChangedError as exc:
-            self._problem(url, kind, "anomaly", exc.reason, meta)
-            return previous_page
-        reason = anomaly_reason(
-            previous_page, page, max_removed_fraction=self.config.source.max_removed_fraction
-        )
-        if reason is not None and not self.accept_anomalies:
-            self._problem(url, kind, "anomaly", reason, meta)
-            return previous_page
-        self._store(url, page, result.body, meta)
+            self._problem(url, kind, "anomaly", exc.reason, meta, known=known)
+            return stored()
+        content_json = page_to_json(page)
+        if known.content_hash != hashlib.sha256(content_json.encode("utf-8")).hexdigest():
+            reason = anomaly_reason(
+                known.page, page, max_removed_fraction=self.config.source.max_removed_fraction
+            )
+            if reason is not None and not self.accept_anomalies:
+                self._problem(url, kind, "anomaly", reason, meta, known=known)
+                return stored()
+        self._store(url, page, result.body, meta, known=known, content_json=content_json)
         return page
+
+    def _stored_body(self, session: Session, known: snapshots.PageState) -> bytes | None:
+        """The raw body behind the page's latest version, when it has one (to skip parsing)."""
+        if known.blob_sha256 is None:
+            return None
+        return snapshots.load_blob(session, known.blob_sha256)
+
+    def _same_content(
+        self, body: bytes, known: snapshots.PageState, stored_body: bytes | None
+    ) -> bool:
+        """Whether `body` has the stored version's content, decided without parsing it.
+
+        True when it is byte-identical to the version's raw body (whose blob key is the body's
+        SHA-256), or the same to the parser: equal `content_fingerprint`s, so per-request noise
+        outside what the parser reads does not count.
+        """
+        key = known.blob_sha256
+        if key is None:
+            return False
+        if hashlib.sha256(body).hexdigest() == key:
+            return True
+        stored = _STORED_FINGERPRINTS.get(key)
+        if stored is None:
+            if stored_body is None:
+                with self.sessions() as session:
+                    stored_body = self._stored_body(session, known)
+            stored = content_fingerprint(stored_body) if stored_body is not None else None
+            if stored is None:
+                return False
+            if len(_STORED_FINGERPRINTS) >= _MAX_STORED_FINGERPRINTS:
+                _STORED_FINGERPRINTS.clear()
+            _STORED_FINGERPRINTS[key] = stored
+        return content_fingerprint(body) == stored
 
     def record_attachment(self, link: DocumentLink) -> None:
         """Store a non-HTML attachment's metadata as a page version (never fetched)."""
         page = Attachment(url=link.url, title=link.title, attributes=link.attributes)
         self._store(link.url, page, None, None)
 
+    def _run(self) -> Run:
+        """The run row, read once (detached): storage only reads its id."""
+        if self._run_row is None:
+            with self.sessions() as session:
+                self._run_row = session.get_one(Run, self.run_id)
+        return self._run_row
+
     def _store(
-        self, url: str, page: Page, raw: bytes | None, meta: snapshots.Fetched | None
+        self,
+        url: str,
+        page: Page,
+        raw: bytes | None,
+        meta: snapshots.Fetched | None,
+        *,
+        known: snapshots.PageState | None = None,
+        content_json: str | None = None,
     ) -> None:
         with self.sessions.begin() as session:
-            run = session.get_one(Run, self.run_id)
             outcome = snapshots.record_page(
-                session, run=run, url=url, page=page, raw=raw, now=self.clock(), fetched=meta
+                session,
+                run=self._run(),
+                url=url,
+                page=page,
+                raw=raw,
+                now=self.clock(),
+                fetched=meta,
+                known=known,
+                content_json=content_json,
             )
         logger.info("%s: %s", url, outcome)
         self.outcomes.append(PageOutcome(url, page.kind, outcome))
+
+    def _store_unchanged(
+        self, url: str, kind: str, known: snapshots.PageState, meta: snapshots.Fetched
+    ) -> None:
+        with self.sessions.begin() as session:
+            snapshots.record_unchanged(
+                session, run=self._run(), known=known, kind=kind, now=self.clock(), fetched=meta
+            )
+        logger.info("%s: unchanged (same content as stored, not parsed)", url)
+        self.outcomes.append(PageOutcome(url, kind, "unchanged"))
 
     def _problem(
         self,
@@ -183,18 +272,20 @@ class RunPipeline:
         outcome: str,
         reason: str | None,
         meta: snapshots.Fetched | None = None,
+        *,
+        known: snapshots.PageState | None = None,
     ) -> None:
         with self.sessions.begin() as session:
-            run = session.get_one(Run, self.run_id)
             snapshots.record_problem(
                 session,
-                run=run,
+                run=self._run(),
                 url=url,
                 kind=kind,
                 outcome=outcome,
                 now=self.clock(),
                 fetched=meta,
                 error=reason,
+                known=known,
             )
         log = logger.info if outcome == "not_modified" else logger.warning
         log("%s: %s%s", url, outcome, f" ({reason})" if reason else "")
@@ -210,7 +301,7 @@ class RunPipeline:
             title = title or publication.title
             for link in publication.documents:
                 if link.kind == "html":
-                    self.track_page(link.url, "html_document", parse_html_document)
+                    self.track_page(link.url, "html_document", parse_html_document, want_page=False)
                 else:
                     self.record_attachment(link)
         return title
