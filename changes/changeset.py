@@ -136,7 +136,8 @@ class ChangeSet:
         return bool(self.documents)
 
 
-def _json_time(moment: datetime | None) -> str | None:
+def json_time(moment: datetime | None) -> str | None:
+    """Return a time as the JSON contract writes it: UTC, `Z`, whole seconds."""
     if moment is None:
         return None
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -145,7 +146,7 @@ def _json_time(moment: datetime | None) -> str | None:
 def _ref_to_dict(ref: StateRef | None) -> dict[str, Any] | None:
     if ref is None:
         return None
-    return {"run": ref.run, "at": _json_time(ref.at)}
+    return {"run": ref.run, "at": json_time(ref.at)}
 
 
 def _json_value(value: Any) -> Any:

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from changes.changeset import json_time
 from reports.formats import FORMATS
 from reports.model import Report
 from storage import outbox
@@ -17,10 +18,6 @@ from tracker.commands.query_commands import table_text
 from tracker.delivery import plan_deliveries, problems_of_run, send_due
 from tracker.pipeline import DEFAULT_TITLE, utc_now
 from tracker.states import diff_refs, load_state
-
-
-def _iso(moment: Any) -> str | None:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else None
 
 
 def delivery_to_dict(delivery: Delivery) -> dict[str, Any]:
@@ -34,8 +31,8 @@ def delivery_to_dict(delivery: Delivery) -> dict[str, Any]:
         "status": delivery.status,
         "attempts": delivery.attempts,
         "last_error": delivery.last_error,
-        "created_at": _iso(delivery.created_at),
-        "sent_at": _iso(delivery.sent_at),
+        "created_at": json_time(delivery.created_at),
+        "sent_at": json_time(delivery.sent_at),
     }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from changes.changeset import ChangeSet
+from changes.changeset import ChangeSet, json_time
 from reports.formats import get_format
 from reports.formats.text import render_text
 from reports.model import Report
@@ -114,8 +114,8 @@ def history_rows(session: Any, limit: int) -> list[dict[str, Any]]:
         rows.append(
             {
                 "run": run.id,
-                "started_at": _iso(run.started_at),
-                "finished_at": _iso(run.finished_at),
+                "started_at": json_time(run.started_at),
+                "finished_at": json_time(run.finished_at),
                 "status": run.status,
                 "trigger": run.trigger,
                 "pages": pages,
@@ -124,10 +124,6 @@ def history_rows(session: Any, limit: int) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-def _iso(moment: Any) -> str | None:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else None
 
 
 def table_text(headers: list[str], rows: list[list[Any]]) -> str:
