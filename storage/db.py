@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# The newest revision in migrations/versions (tests/test_storage.py checks it against Alembic):
+# a database at it needs no upgrade, found with plain SQL, without importing Alembic (~11 MiB).
+HEAD_REVISION: Final = "0001"
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -38,6 +40,12 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Write-ahead log: a commit appends to the -wal file instead of creating, syncing and
+        # deleting a rollback journal (a page's transaction: 0.8 -> 0.2 ms). With NORMAL, a
+        # power loss may drop the last commits but never corrupts; a killed process loses
+        # nothing committed. Persistent in the file; in-memory databases keep "memory".
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
 
@@ -64,6 +72,8 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 def alembic_config(engine: Engine) -> AlembicConfig:
     """Return an Alembic config bound to `engine` (no alembic.ini needed)."""
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["engine"] = engine
@@ -72,12 +82,25 @@ def alembic_config(engine: Engine) -> AlembicConfig:
 
 def upgrade(engine: Engine) -> None:
     """Upgrade the schema to the newest revision (creates the tables on an empty database)."""
+    from alembic import command
+
     command.upgrade(alembic_config(engine), "head")
 
 
+def script_heads() -> set[str]:
+    """The head revisions of the migration scripts, as Alembic reads them (imports Alembic)."""
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return set(ScriptDirectory.from_config(config).get_heads())
+
+
 def needs_upgrade(engine: Engine) -> bool:
-    """Return True when the database is not at the newest schema revision."""
-    script = ScriptDirectory.from_config(alembic_config(engine))
+    """Return True when the database is not at the newest schema revision (`HEAD_REVISION`)."""
     with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_heads()
-    return set(current) != set(script.get_heads())
+        if not inspect(connection).has_table("alembic_version"):
+            return True
+        current = set(connection.scalars(text("SELECT version_num FROM alembic_version")))
+    return current != {HEAD_REVISION}

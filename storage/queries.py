@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import Any, Final
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scraper.page import Page, Publication, page_from_json
 from storage.errors import RefError
-from storage.tables import Observation, PageVersion, Run
+from storage.tables import Observation, OrganisationRow, PageVersion, Run
 from storage.tables import Page as PageRow
 
 FINISHED = ("ok", "partial")
@@ -111,23 +112,85 @@ def live_pages(pages: dict[str, Page]) -> dict[str, Page]:
     }
 
 
+def _newest_versions(run_id: int) -> Any:
+    return (
+        select(func.max(PageVersion.id))
+        .where(PageVersion.run_id <= run_id)
+        .group_by(PageVersion.page_id)
+    )
+
+
+def state_rows(session: Session, run: Run) -> Iterator[tuple[str, int, str]]:
+    """Stream (url, version id, content JSON) of each page's newest version at or before `run`.
+
+    Every stored page, live or not (see `live_pages`); decoded by the caller, one at a time.
+    """
+    rows = session.execute(
+        select(PageRow.url, PageVersion.id, PageVersion.content_json)
+        .join(PageRow, PageRow.id == PageVersion.page_id)
+        .where(PageVersion.id.in_(_newest_versions(run.id))),
+        execution_options={"yield_per": 100},
+    )
+    return ((url, version_id, content) for url, version_id, content in rows)
+
+
+# In canonical JSON (compact, sorted keys, quotes inside strings escaped) this text appears only
+# as a publication's own "kind" (a Documents-list link's kind is "html" or "attachment").
+_IS_PUBLICATION: Final = PageVersion.content_json.contains('"kind":"publication"')
+
+
+@dataclass(frozen=True, slots=True)
+class StateVersion:
+    """A page of a state, without its content: its newest version, whether a publication."""
+
+    version_id: int
+    is_publication: bool
+
+
+def state_versions(session: Session, run: Run) -> dict[str, StateVersion]:
+    """Return each page's newest version at or before `run` by URL, without decoding any."""
+    rows = session.execute(
+        select(PageRow.url, PageVersion.id, _IS_PUBLICATION)
+        .join(PageRow, PageRow.id == PageVersion.page_id)
+        .where(PageVersion.id.in_(_newest_versions(run.id)))
+    )
+    return {url: StateVersion(version_id, bool(flag)) for url, version_id, flag in rows}
+
+
+def version_pages(session: Session, version_ids: Iterable[int]) -> dict[int, Page]:
+    """Return the content of the given versions, by version id."""
+    wanted = sorted(set(version_ids))
+    pages: dict[int, Page] = {}
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(
+            select(PageVersion.id, PageVersion.content_json).where(
+                PageVersion.id.in_(wanted[start : start + 500])
+            )
+        )
+        pages.update((version_id, page_from_json(content)) for version_id, content in rows)
+    return pages
+
+
+def organisation_counts(session: Session, run: Run) -> dict[int, int]:
+    """Return how many organisations each page's newest version at `run` lists, by version id.
+
+    The organisation rows of a version are its document's `organisations`, one row each.
+    """
+    rows = session.execute(
+        select(OrganisationRow.version_id, func.count())
+        .where(OrganisationRow.version_id.in_(_newest_versions(run.id)))
+        .group_by(OrganisationRow.version_id)
+    )
+    return dict(rows.tuples().all())
+
+
 def state_at(session: Session, run: Run) -> StoredState:
     """Return the state as of `run`: each live page's newest version at or before it.
 
     Rows are decoded one at a time as they stream in, and a version already decoded in this
     session (the previous run's state, for most pages) is reused rather than decoded again.
     """
-    newest = (
-        select(func.max(PageVersion.id))
-        .where(PageVersion.run_id <= run.id)
-        .group_by(PageVersion.page_id)
-    )
-    rows = session.execute(
-        select(PageRow.url, PageVersion.id, PageVersion.content_json)
-        .join(PageRow, PageRow.id == PageVersion.page_id)
-        .where(PageVersion.id.in_(newest)),
-        execution_options={"yield_per": 100},
-    )
+    rows = state_rows(session, run)
     decoded: dict[int, Page] = session.info.setdefault("decoded_versions", {})
     pages = {}
     for url, version_id, content in rows:

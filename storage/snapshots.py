@@ -65,6 +65,7 @@ class PageState:
         "etag",
         "last_modified",
         "page_id",
+        "source_fingerprint",
         "version_id",
     )
 
@@ -77,6 +78,7 @@ class PageState:
         blob_sha256: str | None = None,
         etag: str | None = None,
         last_modified: str | None = None,
+        source_fingerprint: str | None = None,
     ) -> None:
         self.page_id = page_id
         self.version_id = version_id
@@ -85,6 +87,8 @@ class PageState:
         self.blob_sha256 = blob_sha256
         self.etag = etag
         self.last_modified = last_modified
+        # `content_fingerprint` of the raw body behind the latest version (None: not stored).
+        self.source_fingerprint = source_fingerprint
         self._page: Page | None = None
 
     @property
@@ -208,6 +212,7 @@ def _page_state_query() -> Select[Any]:
             versions.blob_sha256,
             observations.etag,
             observations.last_modified,
+            versions.source_fingerprint,
         )
         .select_from(_PAGES)
         .outerjoin(_VERSIONS, versions.id == newest_version)
@@ -274,10 +279,12 @@ def add_version(
     raw: bytes | None,
     now: datetime,
     content_json: str | None = None,
+    source_fingerprint: str | None = None,
 ) -> int:
     """Write a new version of a page, with its organisation / update entry rows and raw body.
 
-    Return the version's id. `content_json` is `page_to_json(page)` when the caller has it.
+    Return the version's id. `content_json` is `page_to_json(page)` when the caller has it;
+    `source_fingerprint` is `scraper.parse.content_fingerprint(raw)`, kept to skip parsing later.
     """
     blob_key = store_blob(session, raw) if raw is not None else None
     text = page.text if isinstance(page, HtmlDocument) else ""
@@ -292,6 +299,7 @@ def add_version(
             "content_json": encoded,
             "text": text,
             "blob_sha256": blob_key,
+            "source_fingerprint": source_fingerprint if raw is not None else None,
         },
     ).scalar_one()
     if isinstance(page, HtmlDocument) and page.organisations:
@@ -375,12 +383,14 @@ def record_page(
     fetched: Fetched | None = None,
     known: PageState | None = None,
     content_json: str | None = None,
+    source_fingerprint: str | None = None,
 ) -> str:
     """Store a successfully parsed page: a new version if its content changed. Return the outcome.
 
     The outcome is "new" (first version), "changed" (new version) or "unchanged" (no version,
     no blob). `known` is the page's `page_state` read earlier in the run (saves two queries);
-    `content_json` is `page_to_json(page)` when the caller has it.
+    `content_json` is `page_to_json(page)` when the caller has it; `source_fingerprint` that of
+    `raw` (see `add_version`).
     """
     encoded = content_json if content_json is not None else page_to_json(page)
     page_id: int
@@ -407,7 +417,14 @@ def record_page(
         )
         return "unchanged"
     version = add_version(
-        session, run=run, page_row=page_id, page=page, raw=raw, now=now, content_json=encoded
+        session,
+        run=run,
+        page_row=page_id,
+        page=page,
+        raw=raw,
+        now=now,
+        content_json=encoded,
+        source_fingerprint=source_fingerprint,
     )
     outcome = "new" if previous_hash is None else "changed"
     add_observation(

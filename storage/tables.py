@@ -135,6 +135,9 @@ class PageVersion(Base):
     content_json: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     blob_sha256: Mapped[str | None] = mapped_column(ForeignKey("blob.sha256", ondelete="SET NULL"))
+    # scraper.parse.content_fingerprint of the raw body: a later body with the same one is the
+    # same content, recorded without parsing (None: no raw body, or stored before this column).
+    source_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
     page: Mapped[Page] = relationship()
 

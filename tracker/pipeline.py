@@ -34,7 +34,7 @@ from tracker.delivery import (
     send_due,
 )
 from tracker.guard import anomaly_reason
-from tracker.states import changes_for_run
+from tracker.states import run_changes
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -147,7 +147,9 @@ class RunPipeline:
             known = snapshots.page_state(session, url)
             # Without validators no 304 can come: read the stored body now, in the same session.
             validators = known.etag is not None or known.last_modified is not None
-            cached = known.blob_sha256 in _STORED_FINGERPRINTS
+            cached = (
+                known.source_fingerprint is not None or known.blob_sha256 in _STORED_FINGERPRINTS
+            )
             stored_body = None if validators or cached else self._stored_body(session, known)
 
         def stored() -> Page | None:
@@ -166,7 +168,8 @@ class RunPipeline:
             why = f"HTTP {result.status}" if result.gone else "304 with nothing stored"
             self._problem(url, kind, "gone" if result.gone else "error", why, meta, known=known)
             return stored()
-        if self._same_content(result.body, known, stored_body):
+        same, fingerprint = self._same_content(result.body, known, stored_body)
+        if same:
             self._store_unchanged(url, kind, known, meta)
             return stored()
         try:
@@ -182,7 +185,18 @@ class RunPipeline:
             if reason is not None and not self.accept_anomalies:
                 self._problem(url, kind, "anomaly", reason, meta, known=known)
                 return stored()
-        self._store(url, page, result.body, meta, known=known, content_json=content_json)
+            # A new version: keep its body's fingerprint, so a later run need not parse it again.
+            if fingerprint is None:
+                fingerprint = content_fingerprint(result.body)
+        self._store(
+            url,
+            page,
+            result.body,
+            meta,
+            known=known,
+            content_json=content_json,
+            source_fingerprint=fingerprint,
+        )
         return page
 
     def _stored_body(self, session: Session, known: snapshots.PageState) -> bytes | None:
@@ -193,30 +207,33 @@ class RunPipeline:
 
     def _same_content(
         self, body: bytes, known: snapshots.PageState, stored_body: bytes | None
-    ) -> bool:
+    ) -> tuple[bool, str | None]:
         """Whether `body` has the stored version's content, decided without parsing it.
 
         True when it is byte-identical to the version's raw body (whose blob key is the body's
         SHA-256), or the same to the parser: equal `content_fingerprint`s, so per-request noise
-        outside what the parser reads does not count.
+        outside what the parser reads does not count. The stored body's fingerprint is the
+        version's `source_fingerprint` (versions stored before that column: computed from the
+        blob). Also returns `body`'s fingerprint when it was computed.
         """
         key = known.blob_sha256
         if key is None:
-            return False
+            return False, None
         if hashlib.sha256(body).hexdigest() == key:
-            return True
-        stored = _STORED_FINGERPRINTS.get(key)
+            return True, None
+        stored = known.source_fingerprint or _STORED_FINGERPRINTS.get(key)
         if stored is None:
             if stored_body is None:
                 with self.sessions() as session:
                     stored_body = self._stored_body(session, known)
             stored = content_fingerprint(stored_body) if stored_body is not None else None
             if stored is None:
-                return False
+                return False, None
             if len(_STORED_FINGERPRINTS) >= _MAX_STORED_FINGERPRINTS:
                 _STORED_FINGERPRINTS.clear()
             _STORED_FINGERPRINTS[key] = stored
-        return content_fingerprint(body) == stored
+        fingerprint = content_fingerprint(body)
+        return fingerprint == stored, fingerprint
 
     def record_attachment(self, link: DocumentLink) -> None:
         """Store a non-HTML attachment's metadata as a page version (never fetched)."""
@@ -239,6 +256,7 @@ class RunPipeline:
         *,
         known: snapshots.PageState | None = None,
         content_json: str | None = None,
+        source_fingerprint: str | None = None,
     ) -> None:
         with self.sessions.begin() as session:
             outcome = snapshots.record_page(
@@ -251,6 +269,7 @@ class RunPipeline:
                 fetched=meta,
                 known=known,
                 content_json=content_json,
+                source_fingerprint=source_fingerprint,
             )
         logger.info("%s: %s", url, outcome)
         self.outcomes.append(PageOutcome(url, page.kind, outcome))
@@ -367,8 +386,8 @@ def run_once(
             run.error = f"nothing could be tracked: {reasons or 'no pages'}"
         else:
             session.flush()
-            changeset, state = changes_for_run(session, run)
-            organisations, updates = count_stored(state)
+            found = run_changes(session, run)
+            changeset, organisations, updates = found.changeset, found.organisations, found.updates
             run.summary_json = json.dumps(summary_to_dict(changeset.summary))
             run.organisations_stored, run.updates_stored = organisations, updates
             run.has_changes = changeset.has_changes
@@ -383,7 +402,7 @@ def run_once(
                         problems=problems_of_run(session, run_id),
                         generated_at=clock(),
                         organisation_count=organisations,
-                        page_count=len(state.pages),
+                        page_count=found.page_count,
                     ),
                     run_id=run_id,
                     now=clock(),

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from changes import diff, filter_documents
 from changes.changeset import ChangeSet, State
+from scraper.page import Page, Publication
 from storage import queries
 from storage.errors import RefError
 from storage.tables import Run
@@ -59,3 +60,84 @@ def changes_for_run(session: Session, run: Run) -> tuple[ChangeSet, State]:
     stored_new = queries.state_at(session, run)
     new = State(run=stored_new.run_id, at=stored_new.started_at, pages=stored_new.pages)
     return diff(old, new), new
+
+
+@dataclass(frozen=True, slots=True)
+class RunChanges:
+    """What a run found, and the size of its state: `changes_for_run` without the state."""
+
+    changeset: ChangeSet
+    organisations: int  # organisations on the state's live HTML documents
+    updates: int  # change notes on its publications
+    page_count: int  # live pages
+
+
+def run_changes(session: Session, run: Run) -> RunChanges:
+    """`changes_for_run(session, run)`'s changeset and counts, decoding only what differs.
+
+    A document whose version is the same in both states and live in both is left out of both
+    states given to `diff`: a page diffed against itself reports nothing (identical organisations
+    pair with themselves first, `changes.match`). So only publications (they decide which pages are
+    live), pages whose version differs, and pages live on one side only are decoded; the
+    organisations of the rest are counted in SQL. Equal to `changes_for_run`
+    (tests/test_run_changes.py), without holding every page decoded.
+    """
+    previous = queries.previous_finished_run(session, run.id)
+    new = queries.state_versions(session, run)
+    old = queries.state_versions(session, previous) if previous is not None else {}
+    wanted = {v.version_id for v in (*new.values(), *old.values()) if v.is_publication}
+    if previous is not None:
+        wanted |= {v.version_id for url, v in new.items() if _differs(old.get(url), v)}
+        wanted |= {v.version_id for url, v in old.items() if _differs(new.get(url), v)}
+    decoded = queries.version_pages(session, wanted)
+    new_live, old_live = _live(new, decoded), _live(old, decoded)
+    counts = queries.organisation_counts(session, run)
+    organisations = sum(counts.get(new[url].version_id, 0) for url in new_live)
+    updates = sum(
+        len(page.updates)
+        for page in (decoded[v.version_id] for v in new.values() if v.is_publication)
+        if isinstance(page, Publication)
+    )
+    if previous is None:
+        changeset = diff(None, State(run=run.id, at=run.started_at))
+        return RunChanges(changeset, organisations, updates, len(new_live))
+    # Publications always stay: the diff reads every Documents list (owners, reading order).
+    both = {
+        url
+        for url in new_live & old_live
+        if not (new[url].is_publication or old[url].is_publication or _differs(old[url], new[url]))
+    }
+    needed = {
+        state[url].version_id
+        for state, live in ((new, new_live), (old, old_live))
+        for url in live - both
+        if state[url].version_id not in decoded
+    }
+    decoded.update(queries.version_pages(session, needed))
+    changeset = diff(
+        State(previous.id, previous.started_at, _pages(old, old_live - both, decoded)),
+        State(run.id, run.started_at, _pages(new, new_live - both, decoded)),
+    )
+    return RunChanges(changeset, organisations, updates, len(new_live))
+
+
+def _differs(other: queries.StateVersion | None, version: queries.StateVersion) -> bool:
+    return other is None or other.version_id != version.version_id
+
+
+def _live(state: dict[str, queries.StateVersion], decoded: dict[int, Page]) -> set[str]:
+    """The URLs `queries.live_pages` keeps: publications and the documents they list."""
+    publications = [decoded[v.version_id] for v in state.values() if v.is_publication]
+    listed = {
+        link.url
+        for publication in publications
+        if isinstance(publication, Publication)
+        for link in publication.documents
+    }
+    return {url for url, v in state.items() if v.is_publication or url in listed}
+
+
+def _pages(
+    state: dict[str, queries.StateVersion], urls: set[str], decoded: dict[int, Page]
+) -> dict[str, Page]:
+    return {url: decoded[state[url].version_id] for url in sorted(urls)}

@@ -95,6 +95,7 @@ def upgrade() -> None:
         sa.Column("content_json", sa.Text(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("blob_sha256", sa.String(length=64), nullable=True),
+        sa.Column("source_fingerprint", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["blob_sha256"],
             ["blob.sha256"],
