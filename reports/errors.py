@@ -9,14 +9,21 @@ class ReportError(Exception):
     """Base class for errors raised while choosing or rendering a report."""
 
 
-class UnknownFormatError(ReportError, LookupError):
-    """A format name is not in the FORMATS registry.
+class UnknownNameError(ReportError, LookupError):
+    """A name is not in one of the report registries; `choices` lists the names that would work.
 
-    Raised by `reports.formats.get_format`. Config loading and the CLI turn it into a one-line
-    usage error (exit 2); `choices` lists the names that would have worked.
+    Config loading and the CLI turn it into a one-line usage error (exit 2).
     """
+
+    kind = "name"
 
     def __init__(self, name: str, *, choices: Iterable[str]) -> None:
         self.name = name
         self.choices: tuple[str, ...] = tuple(choices)
-        super().__init__(f"unknown format {name!r}; choose from {', '.join(self.choices)}")
+        super().__init__(f"unknown {self.kind} {name!r}; choose from {', '.join(self.choices)}")
+
+
+class UnknownFormatError(UnknownNameError):
+    """A format name is not in the FORMATS registry (raised by `reports.formats.get_format`)."""
+
+    kind = "format"

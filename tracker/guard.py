@@ -38,13 +38,7 @@ def anomaly_reason(
     if not current.organisations:
         return f"all {len(before)} organisations vanished (layout change or broken page?)"
     after = {_name_key(o.name) for o in current.organisations}
-    removed = sum(1 for name in before if name not in after)
-    if removed / len(before) > max_removed_fraction:
-        return (
-            f"{removed} of {len(before)} organisations would be removed "
-            f"(more than max_removed_fraction {max_removed_fraction:g})"
-        )
-    return None
+    return _removal_reason(before, after, "organisations", max_removed_fraction)
 
 
 def _documents_reason(
@@ -60,10 +54,17 @@ def _documents_reason(
             f"{relabelled} of {len(before)} HTML documents no longer listed as HTML "
             "(layout change in the Documents list?)"
         )
-    removed = sum(1 for url in before if url not in listed)
+    return _removal_reason(before, set(listed), "HTML documents", max_removed_fraction)
+
+
+def _removal_reason(
+    before: list[str], after: set[str], what: str, max_removed_fraction: float
+) -> str | None:
+    """Say why a removal is too large to be believed, or return None when it is plausible."""
+    removed = sum(1 for key in before if key not in after)
     if removed / len(before) > max_removed_fraction:
         return (
-            f"{removed} of {len(before)} HTML documents would be removed "
+            f"{removed} of {len(before)} {what} would be removed "
             f"(more than max_removed_fraction {max_removed_fraction:g})"
         )
     return None

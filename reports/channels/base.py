@@ -5,10 +5,9 @@ Channels deliver reports that the formats already rendered; they never look insi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import ClassVar, Protocol
 
-from reports.errors import ReportError
+from reports.errors import UnknownNameError
 
 
 class DeliveryError(Exception):
@@ -28,17 +27,10 @@ class DeliveryError(Exception):
         return str(self.args[0])
 
 
-class UnknownChannelError(ReportError, LookupError):
-    """A channel name is not in the CHANNELS registry.
+class UnknownChannelError(UnknownNameError):
+    """A channel name is not in the CHANNELS registry (raised by `reports.channels.get_channel`)."""
 
-    Raised by `reports.channels.get_channel`. Config loading and the CLI turn it into a one-line
-    usage error (exit 2); `choices` lists the names that would have worked.
-    """
-
-    def __init__(self, name: str, *, choices: Iterable[str]) -> None:
-        self.name = name
-        self.choices: tuple[str, ...] = tuple(choices)
-        super().__init__(f"unknown channel {name!r}; choose from {', '.join(self.choices)}")
+    kind = "channel"
 
 
 class Channel(Protocol):
