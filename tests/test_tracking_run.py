@@ -254,3 +254,19 @@ def test_off_a_terminal_an_unchanged_healthy_run_prints_nothing(
     problem = tracker.cli("run")
     assert problem.exit_code == 1
     assert problem.stdout.startswith("Run 3: partial")
+
+
+def test_each_page_outcome_is_announced_as_it_happens(
+    server: SiteServer, site: SiteSpec, tmp_path: Path
+) -> None:
+    from tracker.commands.run_command import locked_run
+    from tracker.config import load_config
+
+    tracker = Tracker.create(server, tmp_path)
+    tracker.publish(site)
+    seen: list[str] = []
+    result = locked_run(
+        load_config(str(tracker.config), environ={}), on_page=lambda page: seen.append(page.url)
+    )
+    assert seen == [page.url for page in result.pages]
+    assert len(seen) == 8

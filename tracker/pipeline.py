@@ -123,6 +123,7 @@ class RunPipeline:
         run_id: int,
         clock: Clock,
         accept_anomalies: bool,
+        on_page: Callable[[PageOutcome], None] | None = None,
     ) -> None:
         self.config = config
         self.sessions = sessions
@@ -131,7 +132,13 @@ class RunPipeline:
         self.clock = clock
         self.accept_anomalies = accept_anomalies
         self.outcomes: list[PageOutcome] = []
+        self.on_page = on_page
         self._run_row: Run | None = None
+
+    def _record(self, outcome: PageOutcome) -> None:
+        self.outcomes.append(outcome)
+        if self.on_page is not None:
+            self.on_page(outcome)
 
     def track_page(
         self, url: str, kind: str, parse: Callable[[bytes, str], Page], *, want_page: bool = True
@@ -272,7 +279,7 @@ class RunPipeline:
                 source_fingerprint=source_fingerprint,
             )
         logger.info("%s: %s", url, outcome)
-        self.outcomes.append(PageOutcome(url, page.kind, outcome))
+        self._record(PageOutcome(url, page.kind, outcome))
 
     def _store_unchanged(
         self, url: str, kind: str, known: snapshots.PageState, meta: snapshots.Fetched
@@ -282,7 +289,7 @@ class RunPipeline:
                 session, run=self._run(), known=known, kind=kind, now=self.clock(), fetched=meta
             )
         logger.info("%s: unchanged (same content as stored, not parsed)", url)
-        self.outcomes.append(PageOutcome(url, kind, "unchanged"))
+        self._record(PageOutcome(url, kind, "unchanged"))
 
     def _problem(
         self,
@@ -308,7 +315,7 @@ class RunPipeline:
             )
         log = logger.info if outcome == "not_modified" else logger.warning
         log("%s: %s%s", url, outcome, f" ({reason})" if reason else "")
-        self.outcomes.append(PageOutcome(url, kind, outcome, reason))
+        self._record(PageOutcome(url, kind, outcome, reason))
 
     def track_all(self) -> str:
         """Track every configured publication and its documents; return the publication title."""
@@ -352,8 +359,12 @@ def run_once(
     accept_anomalies: bool = False,
     report: bool = True,
     clock: Clock = utc_now,
+    on_page: Callable[[PageOutcome], None] | None = None,
 ) -> RunResult:
-    """Run one tracking run and return its result. The caller holds the run lock."""
+    """Run one tracking run and return its result. The caller holds the run lock.
+
+    `on_page` is told each page's outcome as soon as it is known (the CLI's progress display).
+    """
     with sessions.begin() as session:
         stale = snapshots.fail_stale_runs(session, now=clock())
         run_id = snapshots.start_run(session, trigger=trigger, now=clock(), pid=os.getpid()).id
@@ -364,6 +375,7 @@ def run_once(
         run_id=run_id,
         clock=clock,
         accept_anomalies=accept_anomalies,
+        on_page=on_page,
     )
     try:
         title = pipeline.track_all()

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import click
 
@@ -15,7 +17,7 @@ from storage.lock import run_lock
 from tracker.app import fetcher_factory, make_http_session, open_database
 from tracker.cli import Context, cli, handle_errors, pass_context
 from tracker.config import Config
-from tracker.pipeline import RunResult, run_once
+from tracker.pipeline import PageOutcome, RunResult, run_once
 from tracker.summary import describe_run
 
 
@@ -26,6 +28,7 @@ def locked_run(
     trigger: str = "manual",
     accept_anomalies: bool = False,
     report: bool = True,
+    on_page: Callable[[PageOutcome], None] | None = None,
 ) -> RunResult:
     """One tracking run under the database's run lock: what `run` and each scheduled run do.
 
@@ -47,6 +50,7 @@ def locked_run(
                     trigger=trigger,
                     accept_anomalies=accept_anomalies,
                     report=report,
+                    on_page=on_page,
                 )
         finally:
             database.engine.dispose()
@@ -102,14 +106,44 @@ def run_command(
         lifesci-tracker run
         lifesci-tracker run --json
     """
-    result = locked_run(
-        context.config, wait_s=wait_s, accept_anomalies=accept_anomalies, report=not no_report
-    )
+    with progress_display(enabled=sys.stderr.isatty() and not as_json) as on_page:
+        result = locked_run(
+            context.config,
+            wait_s=wait_s,
+            accept_anomalies=accept_anomalies,
+            report=not no_report,
+            on_page=on_page,
+        )
     if as_json:
         click.echo(json.dumps(run_to_dict(result), indent=2, ensure_ascii=False))
     elif sys.stdout.isatty() or worth_mentioning(result):
         click.echo(describe_run(result))
     sys.exit(result.exit_code)
+
+
+@contextmanager
+def progress_display(*, enabled: bool) -> Iterator[Callable[[PageOutcome], None] | None]:
+    """Show a live count of pages tracked on a terminal (stderr); nothing elsewhere."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), transient=True, console=None
+    ) as progress:
+        task = progress.add_task("tracking: 0 pages", total=None)
+        count = 0
+
+        def advance(outcome: PageOutcome) -> None:
+            nonlocal count
+            count += 1
+            name = outcome.url.rstrip("/").rpartition("/")[2]
+            progress.update(
+                task, description=f"tracking: {count} pages ({name}: {outcome.outcome})"
+            )
+
+        yield advance
 
 
 def worth_mentioning(result: RunResult) -> bool:
