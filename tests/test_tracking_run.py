@@ -259,8 +259,8 @@ def test_off_a_terminal_an_unchanged_healthy_run_prints_nothing(
 def test_each_page_outcome_is_announced_as_it_happens(
     server: SiteServer, site: SiteSpec, tmp_path: Path
 ) -> None:
-    from tracker.commands.run_command import locked_run
     from tracker.config import load_config
+    from tracker.runner import locked_run
 
     tracker = Tracker.create(server, tmp_path)
     tracker.publish(site)

@@ -13,47 +13,10 @@ from contextlib import contextmanager
 import click
 
 from changes.changeset import summary_to_dict
-from storage.lock import run_lock
-from tracker.app import fetcher_factory, make_http_session, open_database
 from tracker.cli import Context, cli, handle_errors, pass_context
-from tracker.config import Config
-from tracker.pipeline import PageOutcome, RunResult, run_once
+from tracker.pipeline import PageOutcome, RunResult
+from tracker.runner import locked_run
 from tracker.summary import describe_run
-
-
-def locked_run(
-    config: Config,
-    *,
-    wait_s: float = 0.0,
-    trigger: str = "manual",
-    accept_anomalies: bool = False,
-    report: bool = True,
-    on_page: Callable[[PageOutcome], None] | None = None,
-) -> RunResult:
-    """One tracking run under the database's run lock: what `run` and each scheduled run do.
-
-    Takes the run lock (waiting up to `wait_s` seconds), creates or upgrades the schema, runs the
-    pipeline once and releases the database's connections, also when the run fails.
-
-    Raises:
-        RunLockHeld: Another run still holds the lock after `wait_s` seconds (nothing recorded).
-    """
-    with run_lock(config.database.url, wait_s=wait_s):
-        database = open_database(config, create=True)
-        try:
-            with make_http_session() as http:
-                return run_once(
-                    config,
-                    sessions=database.sessions,
-                    http=http,
-                    fetcher_factory=fetcher_factory(config),
-                    trigger=trigger,
-                    accept_anomalies=accept_anomalies,
-                    report=report,
-                    on_page=on_page,
-                )
-        finally:
-            database.engine.dispose()
 
 
 def run_to_dict(result: RunResult) -> dict[str, object]:

@@ -24,10 +24,10 @@ from scheduler import ScheduleSettings, next_run_times, run_forever
 from storage.errors import StorageError
 from storage.lock import RunLockHeld
 from tracker.cli import Context, cli, handle_errors, pass_context
-from tracker.commands.run_command import locked_run
 from tracker.config import Config
 from tracker.errors import TrackerError, UsageError
 from tracker.pipeline import RunResult
+from tracker.runner import locked_run
 from tracker.summary import describe_changes
 
 __all__ = ["format_next_runs", "log_outcome", "schedule_settings", "scheduled_run", "serve"]

@@ -1,0 +1,45 @@
+"""A tracking run under the database's run lock: what `run` and every scheduled run do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from storage.lock import run_lock
+from tracker.app import fetcher_factory, make_http_session, open_database
+from tracker.config import Config
+from tracker.pipeline import PageOutcome, RunResult, run_once
+
+
+def locked_run(
+    config: Config,
+    *,
+    wait_s: float = 0.0,
+    trigger: str = "manual",
+    accept_anomalies: bool = False,
+    report: bool = True,
+    on_page: Callable[[PageOutcome], None] | None = None,
+) -> RunResult:
+    """One tracking run under the database's run lock: what `run` and each scheduled run do.
+
+    Takes the run lock (waiting up to `wait_s` seconds), creates or upgrades the schema, runs the
+    pipeline once and releases the database's connections, also when the run fails.
+
+    Raises:
+        RunLockHeld: Another run still holds the lock after `wait_s` seconds (nothing recorded).
+    """
+    with run_lock(config.database.url, wait_s=wait_s):
+        database = open_database(config, create=True)
+        try:
+            with make_http_session() as http:
+                return run_once(
+                    config,
+                    sessions=database.sessions,
+                    http=http,
+                    fetcher_factory=fetcher_factory(config),
+                    trigger=trigger,
+                    accept_anomalies=accept_anomalies,
+                    report=report,
+                    on_page=on_page,
+                )
+        finally:
+            database.engine.dispose()
