@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from scraper.page import Page, Publication, page_from_json
 from storage.errors import RefError
-from storage.tables import Observation, OrganisationRow, PageVersion, Run
+from storage.tables import PROBLEM_OUTCOMES, Observation, OrganisationRow, PageVersion, Run
 from storage.tables import Page as PageRow
 
 FINISHED = ("ok", "partial")
@@ -240,7 +240,7 @@ def problem_streak(session: Session, url: str, *, limit: int) -> int:
     )
     streak = 0
     for outcome in outcomes:
-        if outcome not in ("error", "anomaly", "gone"):
+        if outcome not in PROBLEM_OUTCOMES:
             break
         streak += 1
     return streak

@@ -145,6 +145,10 @@ class PageVersion(Base):
         return f"<PageVersion {self.id} page={self.page_id} run={self.run_id}>"
 
 
+# Observation outcomes that leave the page's last version in place: nothing new was stored.
+PROBLEM_OUTCOMES = ("error", "anomaly", "gone")
+
+
 class Observation(Base):
     """One fetch (or skipped fetch) of one page in one run, whatever its outcome."""
 

@@ -25,13 +25,12 @@ from reports.formats.atom import feed_id_for, render_feed
 from reports.formats.text import render_text
 from reports.model import Problem, RenderedReport, Report
 from storage import outbox, queries
-from storage.tables import Delivery, Run
+from storage.tables import PROBLEM_OUTCOMES, Delivery, Run
 from tracker.config import Config, EmailConfig
-from tracker.states import changes_for_run
+from tracker.states import changes_for_run, count_stored
 
 logger = logging.getLogger(__name__)
 FEED_ENTRIES = 50
-PROBLEM_OUTCOMES = ("error", "anomaly", "gone")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +53,7 @@ def problems_of_run(session: Session, run_id: int) -> tuple[Problem, ...]:
 def report_for_run(session: Session, run: Run, *, title: str, now: datetime) -> Report:
     """Build the report of what `run` found (against the previous finished run)."""
     changeset, state = changes_for_run(session, run)
-    organisations = sum(len(getattr(p, "organisations", ())) for p in state.pages.values())
+    organisations, _ = count_stored(state.pages)
     return Report(
         changeset=changeset,
         title=title,

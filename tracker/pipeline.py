@@ -17,14 +17,14 @@ from datetime import UTC, datetime
 import requests
 from sqlalchemy.orm import Session, sessionmaker
 
-from changes.changeset import ChangeSet, State, StateRef, summary_to_dict
+from changes.changeset import ChangeSet, StateRef, summary_to_dict
 from reports.model import Report
 from scraper.errors import FetchError, LayoutChangedError
 from scraper.fetch import Fetcher, FetchResult
-from scraper.page import Attachment, DocumentLink, HtmlDocument, Page, Publication, page_to_json
+from scraper.page import Attachment, DocumentLink, Page, Publication, page_to_json
 from scraper.parse import content_fingerprint, parse_html_document, parse_publication
 from storage import snapshots
-from storage.tables import Run
+from storage.tables import PROBLEM_OUTCOMES, Run
 from tracker.config import Config
 from tracker.delivery import (
     SendStats,
@@ -38,7 +38,6 @@ from tracker.states import run_changes
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
-PROBLEM_OUTCOMES = ("error", "anomaly", "gone")
 # Fingerprints of stored raw bodies, by blob key: a process that runs again (`schedule`) need not
 # load and fingerprint the same stored body every run. Bounded; cleared when full.
 _STORED_FINGERPRINTS: dict[str, str] = {}
@@ -338,15 +337,6 @@ def _run_status(outcomes: list[PageOutcome]) -> str:
     if not tracked:
         return "failed"
     return "partial" if len(tracked) < len(outcomes) else "ok"
-
-
-def count_stored(state: State) -> tuple[int, int]:
-    """Return how many organisations and update entries the state holds."""
-    organisations = sum(
-        len(p.organisations) for p in state.pages.values() if isinstance(p, HtmlDocument)
-    )
-    updates = sum(len(p.updates) for p in state.pages.values() if isinstance(p, Publication))
-    return organisations, updates
 
 
 def run_once(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from changes import diff, filter_documents
 from changes.changeset import ChangeSet, State
-from scraper.page import Page, Publication
+from scraper.page import HtmlDocument, Page, Publication
 from storage import queries
 from storage.errors import RefError
 from storage.tables import Run
@@ -141,3 +142,10 @@ def _pages(
     state: dict[str, queries.StateVersion], urls: set[str], decoded: dict[int, Page]
 ) -> dict[str, Page]:
     return {url: decoded[state[url].version_id] for url in sorted(urls)}
+
+
+def count_stored(pages: Mapping[str, Page]) -> tuple[int, int]:
+    """Return how many organisations and update entries the pages of a state hold."""
+    organisations = sum(len(p.organisations) for p in pages.values() if isinstance(p, HtmlDocument))
+    updates = sum(len(p.updates) for p in pages.values() if isinstance(p, Publication))
+    return organisations, updates

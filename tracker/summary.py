@@ -19,7 +19,7 @@ def describe_changes(result: RunResult) -> str:
         changeset=result.changeset,
         title=result.title,
         organisation_count=result.organisations_stored,
-        page_count=sum(1 for p in result.pages if p.outcome not in ("error", "anomaly", "gone")),
+        page_count=len(result.pages) - len(result.problems),
     )
     return f"Changes: {summary_phrase(report)}"
 

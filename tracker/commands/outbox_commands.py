@@ -17,7 +17,7 @@ from tracker.cli import Context, cli, handle_errors, pass_context
 from tracker.commands.query_commands import table_text
 from tracker.delivery import plan_deliveries, problems_of_run, send_due
 from tracker.pipeline import DEFAULT_TITLE, utc_now
-from tracker.states import diff_refs, load_state
+from tracker.states import count_stored, diff_refs, load_state
 
 
 def delivery_to_dict(delivery: Delivery) -> dict[str, Any]:
@@ -131,9 +131,7 @@ def report_command(
             title=DEFAULT_TITLE,
             problems=problems_of_run(session, target.run.id),
             generated_at=now,
-            organisation_count=sum(
-                len(getattr(p, "organisations", ())) for p in target.state.pages.values()
-            ),
+            organisation_count=count_stored(target.state.pages)[0],
             page_count=len(target.state.pages),
         )
         planned = plan_deliveries(
