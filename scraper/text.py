@@ -12,9 +12,10 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Final
+from typing import Any, Final, TypeAlias
 
-from bs4.element import NavigableString, PageElement, PreformattedString, Tag
+# lxml ships no type information: an lxml element (`lxml.etree._Element`).
+Element: TypeAlias = Any
 
 HEADING_TAGS: Final = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
@@ -52,6 +53,7 @@ _ISO_DATE_PREFIX: Final = re.compile(r"\s*(\d{4})-(\d{2})-(\d{2})")
 # C0 controls except tab, line feed, form feed and carriage return (whitespace), and DEL.
 _CONTROL_CHARACTERS: Final = dict.fromkeys([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
 _HAS_CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")  # the same characters
+_CONTROL_BYTES: Final = bytes(_CONTROL_CHARACTERS)  # and their bytes in UTF-8
 _BOMS: Final = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF16_LE, "utf-16-le"),
@@ -83,23 +85,28 @@ def decode_html(body: bytes) -> str:
     Control characters other than whitespace (NUL, ESC, DEL, ...) are dropped: a browser shows
     nothing for them, so they are noise, never content.
     """
-    text = _decode(body)
+    text, encoding = _decode(body)
+    if encoding == "utf-8" and len(body.translate(None, _CONTROL_BYTES)) == len(body):
+        # In UTF-8 a control character is its own byte: none in the bytes, none in the text
+        # (a C-speed check, ~10x cheaper than searching the text).
+        return text
     # str.translate costs ~2 ms on a 50 KB page; the search finds none on almost every page.
     return text.translate(_CONTROL_CHARACTERS) if _HAS_CONTROL.search(text) else text
 
 
-def _decode(body: bytes) -> str:
+def _decode(body: bytes) -> tuple[str, str]:
+    """The text and the codec that decoded it."""
     for bom, encoding in _BOMS:
         if body.startswith(bom):
-            return body[len(bom) :].decode(encoding, "replace")
+            return body[len(bom) :].decode(encoding, "replace"), encoding
     encoding = "utf-8"
     declared = _META_CHARSET.search(body[:4096])
     if declared is not None:
         encoding = _web_encoding(declared.group(1).decode("ascii"))
     try:
-        return body.decode(encoding, "replace")
+        return body.decode(encoding, "replace"), encoding
     except (LookupError, UnicodeError, ValueError):
-        return body.decode("utf-8", "replace")
+        return body.decode("utf-8", "replace"), "utf-8"
 
 
 def _web_encoding(label: str) -> str:
@@ -153,21 +160,15 @@ class Block:
     hrefs: tuple[str, ...]  # raw href values of the links inside the block, in order
 
 
-def attribute(tag: Tag, name: str) -> str:
-    """Return an attribute as one string ("" when missing); multi-valued ones joined by spaces."""
-    value = tag.get(name)
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else " ".join(value)
+def attribute(element: Element, name: str) -> str:
+    """Return an attribute's value ("" when missing)."""
+    value = element.get(name)
+    return value if isinstance(value, str) else ""
 
 
-def class_tokens(tag: Tag) -> list[str]:
+def class_tokens(element: Element) -> list[str]:
     """Return the element's class names."""
-    return attribute(tag, "class").split()
-
-
-def _children(tag: Tag) -> Iterator[PageElement]:
-    return iter(list(tag.children))
+    return attribute(element, "class").split()
 
 
 class _BlockCollector:
@@ -178,7 +179,7 @@ class _BlockCollector:
         self._pieces: list[str] = []
         self._hrefs: list[str] = []
         self._prefix = ""
-        self.heading: Tag | None = None
+        self.heading: Element | None = None
 
     def add_text(self, text: str) -> None:
         self._pieces.append(text)
@@ -204,63 +205,71 @@ class _BlockCollector:
         self._hrefs.clear()
 
 
-def flatten_blocks(root: Tag) -> list[Block]:
+def flatten_blocks(root: Element) -> list[Block]:
     """Return the content of `root` as blocks in document order, however deeply it is nested.
 
     Headings are blocks of their own whatever wraps them; list items read "- item"; a <br> is a
-    space; scripts, styles, images and form controls are not content.
+    space; scripts, styles, images and form controls are not content, nor are comments.
     """
     collector = _BlockCollector()
-    stack: list[tuple[Tag, Iterator[PageElement]]] = [(root, _children(root))]
+    if root.text:
+        collector.add_text(root.text)
+    stack: list[tuple[Element, Iterator[Element]]] = [(root, iter(root))]
     while stack:
         parent, children = stack[-1]
         child = next(children, None)
         if child is None:
             stack.pop()
             _leave(collector, parent)
+            if stack and parent.tail:
+                collector.add_text(parent.tail)
             continue
-        if isinstance(child, Tag):
-            name = child.name
-            if name in _SKIPPED_TAGS:
-                continue
-            if name in ("br", "wbr"):
-                collector.add_text(" ")
-                continue
-            _enter(collector, child)
-            stack.append((child, _children(child)))
-        elif isinstance(child, NavigableString) and not isinstance(child, PreformattedString):
-            collector.add_text(str(child))
+        name = child.tag
+        if not isinstance(name, str) or name in _SKIPPED_TAGS:  # comments, PIs, scripts, ...
+            if child.tail:
+                collector.add_text(child.tail)
+            continue
+        if name in ("br", "wbr"):
+            collector.add_text(" ")
+            if child.tail:
+                collector.add_text(child.tail)
+            continue
+        _enter(collector, child)
+        if child.text:
+            collector.add_text(child.text)
+        stack.append((child, iter(child)))
     collector.flush()
     return collector.blocks
 
 
-def _enter(collector: _BlockCollector, tag: Tag) -> None:
-    name = tag.name
+def _enter(collector: _BlockCollector, element: Element) -> None:
+    name = element.tag
     if collector.heading is None:
         if name in HEADING_TAGS:
             collector.flush()
-            collector.heading = tag
+            collector.heading = element
         elif name == "li":
             collector.start_list_item()
         elif name in _BLOCK_TAGS:
             collector.flush()
     if name == "a":
-        href = attribute(tag, "href").strip()
+        href = attribute(element, "href").strip()
         if href:
             collector.add_href(href)
 
 
-def _leave(collector: _BlockCollector, tag: Tag) -> None:
-    if collector.heading is tag:
-        collector.flush(tag.name)
+def _leave(collector: _BlockCollector, element: Element) -> None:
+    name = element.tag
+    if collector.heading is element:
+        collector.flush(name)
         collector.heading = None
     elif collector.heading is None:
-        if tag.name == "li":
+        if name == "li":
             collector.end_list_item()
-        elif tag.name in _BLOCK_TAGS:
+        elif name in _BLOCK_TAGS:
             collector.flush()
 
 
-def element_text(tag: Tag) -> str:
+def element_text(element: Element) -> str:
     """Return the normalised text of an element on one line (its blocks joined by spaces)."""
-    return normalise(" ".join(block.text for block in flatten_blocks(tag)))
+    return normalise(" ".join(block.text for block in flatten_blocks(element)))

@@ -170,12 +170,14 @@ def test_the_fingerprint_covers_every_attribute_the_parser_reads() -> None:
     import scraper.parse
     import scraper.text
 
-    read = {"class", "id"}  # class tokens, .class and #id selectors
+    read = {"class", "id"}  # class tokens and ids
     for module in (scraper.parse, scraper.text):
         source = Path(str(module.__file__)).read_text(encoding="utf-8")
         read |= set(re.findall(r'attribute\(\s*\w+,\s*"([^"]+)"\s*\)', source))
-        for selector in re.findall(r'select(?:_one)?\(\s*"([^"]*)"', source):
-            read |= set(re.findall(r"\[([\w-]+)", selector))
-        assert ".attrs" not in source
-        assert "has_attr(" not in source
+        read |= set(re.findall(r'(?<!metadata)\.get\(\s*"([^"]+)"', source))  # link.get("href")
+        read |= set(re.findall(r"[\[(]@([\w-]+)", source))  # XPath: [@id = ...], (@class, ...)
+        assert ".attrib" not in source
+        assert ".items()" not in source
+        assert ".keys()" not in source
+    assert {"href", "datetime", "aria-hidden"} <= read
     assert read <= set(scraper.parse._READ_ATTRIBUTES), read - set(scraper.parse._READ_ATTRIBUTES)

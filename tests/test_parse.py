@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scraper.errors import LayoutChangedError
-from scraper.page import HtmlDocument, Organisation, Page, Publication, page_to_dict
+from scraper.page import Attachment, HtmlDocument, Organisation, Page, Publication, page_to_dict
 from scraper.parse import parse_html_document, parse_publication
 from tests.golden import assert_golden, to_golden_json
 
@@ -82,6 +83,14 @@ def org(document: HtmlDocument, name: str, occurrence: int = 0) -> Organisation:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_fixture_parses_to_its_golden_json(name: str) -> None:
     assert_golden(f"parse/{name}.json", to_golden_json(page_to_dict(parse_fixture(name))))
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_page_to_dict_is_what_asdict_gives(name: str) -> None:
+    page = parse_fixture(name)
+    attachment = Attachment(url="https://x/a.pdf", title="A", attributes=("PDF", "1 MB"))
+    for value in (page, attachment):
+        assert page_to_dict(value) == dataclasses.asdict(value)
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from reports.model import Report
 from scraper.errors import FetchError, LayoutChangedError
 from scraper.fetch import Fetcher, FetchResult
 from scraper.page import Attachment, DocumentLink, Page, Publication, page_to_json
-from scraper.parse import content_fingerprint, parse_html_document, parse_publication
+from scraper.parse import HtmlSource, content_fingerprint, parse_html_document, parse_publication
 from storage import snapshots
 from storage.tables import PROBLEM_OUTCOMES, Run
 from tracker.config import Config
@@ -140,7 +140,12 @@ class RunPipeline:
             self.on_page(outcome)
 
     def track_page(
-        self, url: str, kind: str, parse: Callable[[bytes, str], Page], *, want_page: bool = True
+        self,
+        url: str,
+        kind: str,
+        parse: Callable[[HtmlSource, str], Page],
+        *,
+        want_page: bool = True,
     ) -> Page | None:
         """Fetch, parse, guard and store one page; return its current content (new or stored).
 
@@ -174,12 +179,13 @@ class RunPipeline:
             why = f"HTTP {result.status}" if result.gone else "304 with nothing stored"
             self._problem(url, kind, "gone" if result.gone else "error", why, meta, known=known)
             return stored()
-        same, fingerprint = self._same_content(result.body, known, stored_body)
+        source = HtmlSource(result.body)  # read by lxml once, for the fingerprint and the parse
+        same, fingerprint = self._same_content(source, known, stored_body)
         if same:
             self._store_unchanged(url, kind, known, meta)
             return stored()
         try:
-            page = parse(result.body, url)
+            page = parse(source, url)
         except LayoutChangedError as exc:
             self._problem(url, kind, "anomaly", exc.reason, meta, known=known)
             return stored()
@@ -193,7 +199,7 @@ class RunPipeline:
                 return stored()
             # A new version: keep its body's fingerprint, so a later run need not parse it again.
             if fingerprint is None:
-                fingerprint = content_fingerprint(result.body)
+                fingerprint = source.fingerprint
         self._store(
             url,
             page,
@@ -212,20 +218,20 @@ class RunPipeline:
         return snapshots.load_blob(session, known.blob_sha256)
 
     def _same_content(
-        self, body: bytes, known: snapshots.PageState, stored_body: bytes | None
+        self, source: HtmlSource, known: snapshots.PageState, stored_body: bytes | None
     ) -> tuple[bool, str | None]:
-        """Whether `body` has the stored version's content, decided without parsing it.
+        """Whether `source`'s body has the stored version's content, decided without parsing it.
 
         True when it is byte-identical to the version's raw body (whose blob key is the body's
         SHA-256), or the same to the parser: equal `content_fingerprint`s, so per-request noise
         outside what the parser reads does not count. The stored body's fingerprint is the
         version's `source_fingerprint` (versions stored before that column: computed from the
-        blob). Also returns `body`'s fingerprint when it was computed.
+        blob). Also returns the body's fingerprint when it was computed.
         """
         key = known.blob_sha256
         if key is None:
             return False, None
-        if hashlib.sha256(body).hexdigest() == key:
+        if hashlib.sha256(source.body).hexdigest() == key:
             return True, None
         stored = known.source_fingerprint or _STORED_FINGERPRINTS.get(key)
         if stored is None:
@@ -238,7 +244,7 @@ class RunPipeline:
             if len(_STORED_FINGERPRINTS) >= _MAX_STORED_FINGERPRINTS:
                 _STORED_FINGERPRINTS.clear()
             _STORED_FINGERPRINTS[key] = stored
-        fingerprint = content_fingerprint(body)
+        fingerprint = source.fingerprint
         return fingerprint == stored, fingerprint
 
     def record_attachment(self, link: DocumentLink) -> None:

@@ -1,7 +1,8 @@
-"""The parser's fast tree (issue 8): only the regions it reads, replayed from lxml into bs4.
+"""The parser's two ways to a tree (issue 8): lxml's tree builder, and BeautifulSoup's.
 
-`scraper.parse._read_regions_soup` must give exactly the parse results of the whole-page
-BeautifulSoup tree (`_FAST_SOUP = False`), on real pages, edited pages and any bytes.
+`scraper.tree.read_html` takes lxml's tree, except for pages that hit a limit of libxml2's tree
+builder, which BeautifulSoup parses instead (copied into lxml elements). Either way a page must
+parse to exactly the same result: on real pages, edited pages and any bytes.
 """
 
 from __future__ import annotations
@@ -12,15 +13,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from bs4 import BeautifulSoup
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import scraper.parse
+import scraper.tree
 from scraper.errors import LayoutChangedError
 from scraper.page import page_to_json
 from scraper.parse import parse_html_document, parse_publication
-from scraper.text import decode_html
 from tests.govuk_site import PUBLICATION_PATH, add_noise, default_site, render_site
 
 BASE = "https://www.gov.uk"
@@ -33,13 +32,14 @@ PAGES = [(path, body) for pages in SITES.values() for path, body in pages.items(
 
 
 @contextmanager
-def _whole_page_tree() -> Iterator[None]:
-    saved = scraper.parse._FAST_SOUP
-    scraper.parse._FAST_SOUP = False
+def _soup_tree() -> Iterator[None]:
+    """Every page parsed by BeautifulSoup, as if lxml's tree builder had refused it."""
+    saved = scraper.tree._lxml_tree
+    scraper.tree._lxml_tree = lambda _text: None
     try:
         yield
     finally:
-        scraper.parse._FAST_SOUP = saved
+        scraper.tree._lxml_tree = saved
 
 
 def _parse_one(parse: object, body: bytes) -> str:
@@ -53,31 +53,19 @@ def _parse_one(parse: object, body: bytes) -> str:
 def _both_ways(body: bytes) -> list[str]:
     results = []
     for parse in (parse_publication, parse_html_document):
-        fast = _parse_one(parse, body)
-        with _whole_page_tree():
-            whole = _parse_one(parse, body)
-        assert fast == whole
-        results.append(fast)
+        lxml_tree = _parse_one(parse, body)
+        with _soup_tree():
+            soup_tree = _parse_one(parse, body)
+        assert lxml_tree == soup_tree
+        results.append(lxml_tree)
     return results
 
 
 @pytest.mark.parametrize(("path", "body"), PAGES, ids=[f"{i}{p}" for i, (p, _) in enumerate(PAGES)])
-def test_real_pages_parse_the_same_from_the_regions(path: str, body: bytes) -> None:
+def test_real_pages_parse_the_same_from_either_tree(path: str, body: bytes) -> None:
     results = _both_ways(body)
     assert any(not result.startswith("LayoutChangedError") for result in results)
     _both_ways(add_noise(body, 3))
-
-
-@pytest.mark.parametrize(("path", "body"), PAGES[:4])
-def test_kept_regions_are_the_whole_tree_s_regions(path: str, body: bytes) -> None:
-    text = decode_html(body)
-    regions = scraper.parse._read_regions_soup(text)
-    whole = BeautifulSoup(text, "lxml")
-    assert regions is not None
-    for selector in ("title", "h1", ".govspeak", "section#documents", "dl", "main h1"):
-        assert [str(tag) for tag in regions.select(selector)] == [
-            str(tag) for tag in whole.select(selector)
-        ]
 
 
 _EDITS = st.sampled_from(
@@ -110,7 +98,7 @@ _EDITS = st.sampled_from(
     page=st.sampled_from(PAGES),
     edits=st.lists(st.tuples(_EDITS, st.integers(0, 60)), min_size=1, max_size=4),
 )
-def test_edited_pages_parse_the_same_from_the_regions(
+def test_edited_pages_parse_the_same_from_either_tree(
     page: tuple[str, bytes], edits: list[tuple[tuple[str, str], int]]
 ) -> None:
     text = page[1].decode("utf-8", "replace")
@@ -159,11 +147,11 @@ def test_edited_pages_parse_the_same_from_the_regions(
         max_size=40,
     ).map(lambda parts: "".join(parts).encode())
 )
-def test_any_bytes_parse_the_same_from_the_regions(body: bytes) -> None:
+def test_any_bytes_parse_the_same_from_either_tree(body: bytes) -> None:
     _both_ways(body)
 
 
-def test_deep_nesting_parses_the_same_from_the_regions() -> None:
+def test_organisations_nested_past_lxml_s_depth_limit_are_still_found() -> None:
     body = (
         b"<html><body><main><h1>T</h1><div class='govspeak'>"
         + b"<div>" * 5000
@@ -171,4 +159,18 @@ def test_deep_nesting_parses_the_same_from_the_regions() -> None:
         + b"</div>" * 5000
         + b"</div></main></body></html>"
     )
-    _both_ways(body)
+    document = parse_html_document(body, BASE + "/doc")
+    assert [(org.name, org.description) for org in document.organisations] == [("Org", "x")]
+
+
+def test_an_error_heading_after_the_html_end_tag_is_still_seen() -> None:
+    # lxml's tree builder drops what follows </html>; BeautifulSoup keeps it.
+    page = (
+        b"<html><body><main><h1>T</h1><div class='govspeak'><h3>First</h3><p>a</p>"
+        b"</div></main></body></html>"
+    )
+    assert [org.name for org in parse_html_document(page, BASE + "/doc").organisations] == [
+        "First"
+    ]
+    with pytest.raises(LayoutChangedError, match="error page"):
+        parse_html_document(page + b"<h1>Page not found</h1>", BASE + "/doc")
