@@ -25,20 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.events import (
-    EVENT_JOB_ERROR,
-    EVENT_JOB_EXECUTED,
-    EVENT_JOB_MAX_INSTANCES,
-    EVENT_JOB_MISSED,
-    EVENT_SCHEDULER_STARTED,
-)
-from apscheduler.jobstores.base import JobLookupError
-from apscheduler.schedulers import SchedulerNotRunningError
-from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.cron import CronTrigger
+# APScheduler is imported where it is used (~0.2 s): `run` and the other one-shot commands load
+# this module with the configuration but never schedule anything.
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
 
 __all__ = [
     "ScheduleSettings",
@@ -147,7 +140,7 @@ def run_forever(
     run_now: bool = False,
     logger: logging.Logger | None = None,
     trigger: Any = None,
-    scheduler_factory: Callable[..., Any] = BlockingScheduler,
+    scheduler_factory: Callable[..., Any] | None = None,
     install_signal_handlers: bool = True,
 ) -> int:
     """Run ``job`` on the schedule until SIGTERM or SIGINT (or the scheduler is shut down).
@@ -176,11 +169,20 @@ def run_forever(
     Raises:
         ValueError: For bad settings.
     """
+    from apscheduler.events import (
+        EVENT_JOB_ERROR,
+        EVENT_JOB_EXECUTED,
+        EVENT_JOB_MAX_INSTANCES,
+        EVENT_JOB_MISSED,
+        EVENT_SCHEDULER_STARTED,
+    )
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
     log = logger if logger is not None else _LOGGER
     validate_schedule(settings)
     zone = _zone(settings.timezone)
     schedule = trigger if trigger is not None else build_trigger(settings)
-    scheduler: Any = scheduler_factory(timezone=zone)
+    scheduler: Any = (scheduler_factory or BlockingScheduler)(timezone=zone)
 
     def run_job() -> None:
         try:
@@ -290,12 +292,16 @@ class _Stopper:
         self._started.wait()  # a signal during start-up: shut down once it is running
         if self._done.is_set():
             return
+        from apscheduler.schedulers import SchedulerNotRunningError
+
         with contextlib.suppress(SchedulerNotRunningError):  # it stopped by itself meanwhile
             self._scheduler.shutdown(wait=True)
 
 
 def _start(scheduler: Any) -> None:
     """Start ``scheduler`` and block until it has been shut down."""
+    from apscheduler.jobstores.base import JobLookupError
+
     try:
         scheduler.start()
     except JobLookupError:
@@ -341,6 +347,8 @@ def _build_trigger(settings: ScheduleSettings, *, jitter: bool) -> Any:
             f"invalid cron expression {settings.cron!r}: restricting both day of month and day "
             "of week is not supported (crontab runs when either matches); use '*' in one of them"
         )
+    from apscheduler.triggers.cron import CronTrigger
+
     try:
         return CronTrigger(
             minute=minute,

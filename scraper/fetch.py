@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from importlib import metadata
 from typing import Final
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -39,15 +38,9 @@ __all__ = ["DEFAULT_USER_AGENT", "FetchResult", "FetchSettings", "Fetcher"]
 logger = logging.getLogger(__name__)
 
 
-def _version() -> str:
-    try:
-        return metadata.version("lifesci-tracker")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
-
-
 PROJECT_URL: Final = "https://github.com/lifesci-tracker/lifesci-tracker"
-DEFAULT_USER_AGENT: Final = f"lifesci-tracker/{_version()} (+{PROJECT_URL})"
+# The application sends "lifesci-tracker/<version> (+...)" (tracker.USER_AGENT).
+DEFAULT_USER_AGENT: Final = f"lifesci-tracker (+{PROJECT_URL})"
 DEFAULT_ACCEPT_TYPES: Final = ("text/html", "application/xhtml+xml")
 REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
 GONE_STATUSES: Final = frozenset({404, 410})
@@ -56,6 +49,7 @@ GONE_STATUSES: Final = frozenset({404, 410})
 ROBOTS_TTL_S: Final = 24 * 3600.0
 ROBOTS_FAILURE_TTL_S: Final = 300.0
 _CHUNK_SIZE: Final = 64 * 1024
+_MAX_CHECKED_URLS: Final = 10_000
 _HTML_TYPES: Final = frozenset({"text/html", "application/xhtml+xml"})
 # An HTML document starts with a doctype or <html> (after a BOM, whitespace and comments) ...
 _HTML_START: Final = re.compile(
@@ -168,6 +162,7 @@ class Fetcher:
         self._limiter = HostRateLimiter(settings.requests_per_second, clock=clock, sleep=sleep)
         self._token = product_token(settings.user_agent)
         self._robots: dict[str, tuple[float, RobotsRules | FetchError]] = {}
+        self._checked: dict[str, str] = {}  # allowed URLs as requests will send them
 
     def fetch(
         self,
@@ -286,6 +281,9 @@ class Fetcher:
         disagree on URLs such as "https://evil.example\\@www.gov.uk/", and the host that gets
         connected to is the one to check.
         """
+        known = self._checked.get(candidate)
+        if known is not None:
+            return known
         prefix = "redirect to " if redirected else ""
         invalid = _shorten(f"{prefix}invalid URL {candidate}")
         try:
@@ -302,7 +300,10 @@ class Fetcher:
         if host not in self._allowed_hosts:
             reason = f"{prefix}host {host or '(none)'} is not in allowed_hosts"
             raise HostNotAllowedError(url, _shorten(reason))
-        return parsed._replace(fragment=None).url
+        checked: str = parsed._replace(fragment=None).url
+        if len(self._checked) < _MAX_CHECKED_URLS:  # a run has a few hundred pages at most
+            self._checked[candidate] = checked
+        return checked
 
     def _retry_delay(self, attempt: int, retry_after: float | None) -> float:
         settings = self._settings

@@ -13,8 +13,8 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from functools import cache
-from typing import Any, Final
+from functools import lru_cache
+from typing import Final
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree  # type: ignore[import-untyped]
@@ -52,7 +52,9 @@ _ERROR_HEADINGS: Final = (
 _ERROR_STATUS: Final = re.compile(r"httpStatusCode\s*=\s*['\"]?([45]\d\d)")
 # Never content, wherever they sit: scripts and the like, and (by class) print-only licence
 # blocks, contents lists and back-to-top links; also `h2 > span.number, h3 > span.number`.
-_NOT_CONTENT_TAGS: Final = etree.XPath("//script | //style | //template | //noscript")
+_NOT_CONTENT_NODES: Final = (
+    "script", "style", "template", "noscript", "meta", "link", etree.Comment, etree.PI,
+)  # fmt: skip
 _NOT_CONTENT_CLASSES: Final = frozenset(
     {
         "print-meta-data",
@@ -72,53 +74,46 @@ _HTML_PUBLICATION_WRAPPER: Final = "gem-c-govspeak-html-publication"
 _UPDATED_LINE: Final = re.compile(r"\b(?:Updated|Published)\b", re.I)
 _GOVUK_HOSTS: Final = frozenset({"www.gov.uk", "gov.uk"})
 
-# Candidates for a class selector, in document order: a cheap superset (a substring of the class
-# attribute) that `_with_class` narrows to the elements that have the class token.
-_CLASS_SUBSTRING: Final = etree.XPath("//*[contains(@class, $part)]")
 # Candidates for `_not_content`: a class attribute containing one of the names (a superset).
-_MAYBE_NOT_CONTENT: Final = etree.XPath(
-    "//*["
-    + " or ".join(
-        f"contains(@class, '{name}')" for name in [*sorted(_NOT_CONTENT_CLASSES), "number"]
-    )
-    + "]"
+_MAYBE_NOT_CONTENT: Final = re.compile(
+    "|".join(re.escape(name) for name in [*sorted(_NOT_CONTENT_CLASSES), "number"])
 )
 _WITH_ID: Final = etree.XPath("//*[@id = $id]")
 
 
 class HtmlSource:
-    """A fetched body, read by lxml at most once: its content fingerprint, then (once) its tree
-    to extract from.
+    """A fetched body, read by lxml at most once: what the parser reads from it (and the
+    fingerprint of that), then the page parsed from the same tree.
 
     The pipeline asks for the fingerprint first (to skip extracting from a page whose content
-    has not changed), then parses from the same tree.
+    has not changed), then parses.
     """
 
     def __init__(self, body: bytes) -> None:
         self.body = body
-        self._root: Element | None = None
+        self._content: _Content | None = None
         self._fingerprint: str | None = None
         self._fingerprinted = False
+
+    def _read(self) -> _Content:
+        if self._content is None:
+            self._content = _Content.read(self.body)
+        return self._content
 
     @property
     def fingerprint(self) -> str | None:
         """`content_fingerprint` of the body."""
         if not self._fingerprinted:
-            if self._root is None:
-                self._root = read_html(self.body)
-            self._fingerprint = _fingerprint(self._root)
+            self._fingerprint = self._read().fingerprint
             self._fingerprinted = True
         return self._fingerprint
 
-    def take_tree(self) -> Element:
-        """The tree, for the parser to edit (the first caller gets the one already read)."""
-        root, self._root = self._root, None
-        if root is None:
-            return read_html(self.body)
-        if not self._fingerprinted:  # the fingerprint is of the tree as read, not as edited
-            self._fingerprint = _fingerprint(root)
-            self._fingerprinted = True
-        return root
+    def take_content(self) -> _Content:
+        """The content, for the parser, which may edit its tree (it is read again if asked)."""
+        self.fingerprint  # noqa: B018  (of the tree as read, before the parser edits it)
+        content = self._read()
+        self._content = None
+        return content
 
 
 def parse_publication(source: bytes | HtmlSource, url: str) -> Publication:
@@ -127,13 +122,14 @@ def parse_publication(source: bytes | HtmlSource, url: str) -> Publication:
     Raises:
         LayoutChangedError: an error page, no h1 title, or no Documents list with documents.
     """
-    root = _content_tree(source, url)
+    content = _content_tree(source, url)
+    root = content.root
     title, doc_type = _title_and_type(root, url)
     metadata = _metadata(root)
-    lead = next((p for p in _with_class(root, "gem-c-lead-paragraph") if p.tag == "p"), None)
-    details = _first_under(_with_class(root, "govspeak"), _is_details_section)
+    lead = next((p for p in content.with_class("gem-c-lead-paragraph") if p.tag == "p"), None)
+    details = _first_under(content.with_class("govspeak"), _is_details_section)
     if details is None:
-        details = _first_under(_with_class(root, "gem-c-govspeak"), _is_details_section)
+        details = _first_under(content.with_class("gem-c-govspeak"), _is_details_section)
     from_dd = metadata.get("from")
     return Publication(
         url=url,
@@ -144,7 +140,7 @@ def parse_publication(source: bytes | HtmlSource, url: str) -> Publication:
         published=_metadata_date(metadata.get("published")),
         last_updated=_metadata_date(metadata.get("last updated")),
         documents=_documents(root, url),
-        updates=_updates(root),
+        updates=_updates(content),
         details_text=_joined_text(flatten_blocks(details)) if details is not None else "",
     )
 
@@ -160,9 +156,10 @@ def parse_html_document(source: bytes | HtmlSource, url: str) -> HtmlDocument:
     Raises:
         LayoutChangedError: an error page, no h1 title, or no (or an empty) govspeak body.
     """
-    root = _content_tree(source, url)
+    content = _content_tree(source, url)
+    root = content.root
     title, doc_type = _title_and_type(root, url)
-    govspeak = _govspeak_body(root)
+    govspeak = _govspeak_body(content)
     if govspeak is None:
         raise LayoutChangedError(url, "no govspeak body")
     _gather_spilled_content(govspeak)
@@ -181,10 +178,10 @@ def parse_html_document(source: bytes | HtmlSource, url: str) -> HtmlDocument:
     )
 
 
-def _govspeak_body(root: Element) -> Element | None:
+def _govspeak_body(content: _Content) -> Element | None:
     """`.gem-c-govspeak-html-publication .govspeak`, else `main .govspeak`, else
     `#content .govspeak`."""
-    candidates = _with_class(root, "govspeak")
+    candidates = content.with_class("govspeak")
     for is_scope in (
         lambda ancestor: _HTML_PUBLICATION_WRAPPER in class_tokens(ancestor),
         lambda ancestor: ancestor.tag == "main",
@@ -231,18 +228,93 @@ def _append_text(element: Element, text: str) -> None:
         element.text = (element.text or "") + text
 
 
-def _content_tree(source: bytes | HtmlSource, url: str) -> Element:
-    """The page's tree, once it is known not to be a GOV.UK error page, without what is never
-    content."""
-    root = source.take_tree() if isinstance(source, HtmlSource) else read_html(source)
-    reason = _error_page_reason(root)
-    if reason is not None:
-        raise LayoutChangedError(url, reason)
-    for element in _NOT_CONTENT_TAGS(root):
-        _drop(element)
-    for element in [element for element in _MAYBE_NOT_CONTENT(root) if _not_content(element)]:
-        _drop(element)
-    return root
+class _Content:
+    """What the parser reads from a page: its tree without what is never content.
+
+    Left out: scripts, styles, templates, noscript, comments, processing instructions, <meta>,
+    <link>, the elements `_not_content` accepts, and every attribute not in `_READ_ATTRIBUTES`.
+    Whether the page is a GOV.UK error page is decided first, on the whole tree.
+    """
+
+    def __init__(self, root: Element, error: str | None) -> None:
+        self.root = root
+        self.error = error  # why this is a GOV.UK error page, or None
+        # (element, class attribute) in document order: every class selector filters this list
+        # (one pass over the tree instead of one per selector).
+        self.classed: list[tuple[Element, str]] = [
+            (element, classes)
+            for element in root.iter(etree.Element)
+            if (classes := element.get("class"))
+        ]
+        self._fingerprint: str | None = None
+        self._fingerprinted = False
+
+    @classmethod
+    def read(cls, body: bytes) -> _Content:
+        root = read_html(body)
+        error = _error_page_reason(root)
+        etree.strip_elements(root, *_NOT_CONTENT_NODES, with_tail=False)  # keeps the text after
+        names: set[str] = set()
+        candidates = []
+        for element in root.iter(etree.Element):
+            names.update(element.keys())
+            if _MAYBE_NOT_CONTENT.search(element.get("class") or ""):
+                candidates.append(element)
+        for element in candidates:
+            if _not_content(element):
+                _drop(element)
+        etree.strip_attributes(root, *(names - _READ_ATTRIBUTE_SET))
+        _tidy_page_whitespace(root)
+        return cls(root, error)
+
+    @property
+    def fingerprint(self) -> str | None:
+        """A digest of the content: equal for two pages means they parse the same."""
+        if not self._fingerprinted:
+            self._fingerprint = _fingerprint(self.root, self.error)
+            self._fingerprinted = True
+        return self._fingerprint
+
+    def with_class(self, token: str) -> list[Element]:
+        """`.token`: the elements that have the class, in document order."""
+        return [
+            element
+            for element, classes in self.classed
+            if token in classes and token in classes.split()
+        ]
+
+    def with_class_suffix(self, suffix: str) -> list[Element]:
+        """The elements with a class name ending in `suffix`, in document order."""
+        return _with_class_suffix(
+            (element for element, classes in self.classed if suffix in classes), suffix
+        )
+
+
+def _tidy_page_whitespace(root: Element) -> None:
+    """Drop the text directly in <html> and <head> (never read), and make the whitespace between
+    <body>'s children one space (the parser reads any run of whitespace as one space): what a
+    stripped <meta> or comment left there differs with per-request noise."""
+    for parent in (root, *root.iterchildren("head")):
+        parent.text = None
+        for child in parent:
+            if child.tag != "body":
+                child.tail = None
+    for body in root.iterchildren("body"):
+        for node in (body, *body):
+            text = node.text if node is body else node.tail
+            if text and text.isspace():
+                if node is body:
+                    body.text = " "
+                else:
+                    node.tail = " "
+
+
+def _content_tree(source: bytes | HtmlSource, url: str) -> _Content:
+    """The page's content, once it is known not to be a GOV.UK error page."""
+    content = source.take_content() if isinstance(source, HtmlSource) else _Content.read(source)
+    if content.error is not None:
+        raise LayoutChangedError(url, content.error)
+    return content
 
 
 def _not_content(element: Element) -> bool:
@@ -273,11 +345,6 @@ def _drop(element: Element) -> None:
 
 
 # --- selections: CSS selectors as lxml iteration, in document order ------------------------------
-
-
-def _with_class(root: Element, token: str) -> list[Element]:
-    """`.token` over the whole document (the root element included)."""
-    return [e for e in _CLASS_SUBSTRING(root, part=token) if token in class_tokens(e)]
 
 
 def _with_class_suffix(elements: Iterable[Element], suffix: str) -> list[Element]:
@@ -434,10 +501,10 @@ def _document_attributes(container: Element) -> tuple[str, ...]:
     return tuple(values)
 
 
-def _updates(root: Element) -> tuple[UpdateEntry, ...]:
+def _updates(content: _Content) -> tuple[UpdateEntry, ...]:
     """The change history: `li` with a class ending `__change-item`."""
     entries: list[UpdateEntry] = []
-    for item in _with_class_suffix(_CLASS_SUBSTRING(root, part="__change-item"), "__change-item"):
+    for item in content.with_class_suffix("__change-item"):
         if item.tag != "li":
             continue
         time = next(item.iterdescendants("time"), None)
@@ -549,6 +616,7 @@ def _absolute_links(hrefs: list[str] | tuple[str, ...], url: str) -> tuple[str, 
     return tuple(dict.fromkeys(link for link in resolved if link is not None))
 
 
+@lru_cache(maxsize=4096)  # pure; an organisation's heading link is resolved twice
 def _absolute(href: str, base: str) -> str | None:
     """Resolve a link against the page URL; None for scripts, data and unparseable URLs."""
     href = href.strip()
@@ -562,6 +630,7 @@ def _absolute(href: str, base: str) -> str | None:
     return resolved
 
 
+@lru_cache(maxsize=4096)
 def _web_host(link: str) -> str | None:
     """Return the lower-case host of an http(s) link, or None for anything else."""
     try:
@@ -576,47 +645,32 @@ def _joined_text(blocks: list[Block]) -> str:
     return "\n".join(block.text for block in blocks if block.text)
 
 
-# --- content fingerprint: is a new body the same content, without parsing it? ---------------------
+# --- content fingerprint: is a new body the same content, without extracting from it? ------------
 
-# What the parser reads from a page, and so what a fingerprint must cover: element names and
-# nesting, text, and these attributes. Everything else (other attributes, comments, <meta> and
-# <link>, whitespace directly under <html>, <head> and <body>) is left out, and of a <script>
-# only the error status `_error_page_reason` looks for. Keep in step with the code above.
+# The attributes the parser reads (tests/test_content_fingerprint.py checks the code above). All
+# others are left out of `_Content`, and so out of the fingerprint: per-request noise (CSRF
+# tokens in <meta>, script nonces, request ids in data attributes, timestamps in comments) does
+# not change it.
 _READ_ATTRIBUTES: Final = ("class", "id", "href", "aria-hidden", "datetime")
-_FINGERPRINT_XSLT: Final = f"""<xsl:stylesheet version="1.0"
-    xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
-  <xsl:template match="*">
-    <xsl:copy><xsl:copy-of select="{"|".join("@" + a for a in _READ_ATTRIBUTES)}"/>
-    <xsl:apply-templates/></xsl:copy>
-  </xsl:template>
-  <xsl:template match="script|meta|link|/html/text()|/html/head/text()|/html/body/text()"/>
-</xsl:stylesheet>"""
-# (XSLT's built-in templates copy text and drop comments and processing instructions.)
-
-
-@cache
-def _fingerprint_transform() -> Any:
-    return etree.XSLT(etree.XML(_FINGERPRINT_XSLT.encode()))
+_READ_ATTRIBUTE_SET: Final = frozenset(_READ_ATTRIBUTES)
 
 
 def content_fingerprint(source: bytes | HtmlSource) -> str | None:
     """Return a digest of everything the parser reads from a body, or None when there is none.
 
     Two bodies with the same fingerprint parse to the same page (or both fail the same way), so a
-    body whose fingerprint equals that of the body behind the stored version need not be parsed:
-    per-request noise (CSRF tokens, nonces, request ids, timestamps in comments or <meta>) does
-    not change it. Cheaper than parsing: an XSLT copy of the tree's read parts, hashed.
+    body whose fingerprint equals that of the body behind the stored version need not be parsed
+    further. It is the SHA-256 of the serialised content tree (see `_Content`) and of the error
+    page verdict.
     """
     return (source if isinstance(source, HtmlSource) else HtmlSource(source)).fingerprint
 
 
-def _fingerprint(root: Element) -> str | None:
+def _fingerprint(root: Element, error: str | None) -> str | None:
     try:
-        digest = hashlib.sha256()
-        for script in root.iter("script"):
-            for status in _ERROR_STATUS.findall("".join(script.itertext())):
-                digest.update(f"status {status}\n".encode())
-        digest.update(etree.tostring(_fingerprint_transform()(root)))
+        serialised = etree.tostring(root, encoding="utf-8")
     except (etree.LxmlError, ValueError, RecursionError, MemoryError):
         return None
+    digest = hashlib.sha256(f"error {error!r}\n".encode())
+    digest.update(serialised)
     return digest.hexdigest()

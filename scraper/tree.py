@@ -13,11 +13,8 @@ Pure: no network, no clock, no database. Never raises for any bytes.
 from __future__ import annotations
 
 import re
-import warnings
 from typing import Final
 
-from bs4 import BeautifulSoup, ParserRejectedMarkup
-from bs4.element import NavigableString, PreformattedString, Tag
 from lxml import etree  # type: ignore[import-untyped]
 
 from scraper.text import Element, decode_html
@@ -25,11 +22,9 @@ from scraper.text import Element, decode_html
 __all__ = ["read_html"]
 
 _HTML_END_TAG: Final = re.compile("</html", re.IGNORECASE)
-_TOO_DEEP: Final = etree.XPath("boolean(" + "*/" * 240 + "*)")
+# What libxml2 reports when its tree builder stops nesting (at 256 elements deep).
+_TOO_DEEP_MESSAGE: Final = "Excessive depth"
 _MAX_FAST_CHARACTERS: Final = 4_000_000
-# Characters XML (and so lxml's element API) refuses; libxml2's HTML parser keeps or drops them.
-_NOT_XML: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_NAME: Final = re.compile(r"^[A-Za-z_][\w.-]*$", re.ASCII)
 
 
 def read_html(body: bytes) -> Element:
@@ -38,7 +33,12 @@ def read_html(body: bytes) -> Element:
     if text.startswith("\N{BYTE ORDER MARK}"):
         text = text[1:]
     root = _lxml_tree(text)
-    return root if root is not None else _soup_tree(text)
+    if root is None:
+        # Imported here: BeautifulSoup costs ~0.2 s to import and is rarely needed.
+        from scraper.soup_tree import soup_tree
+
+        root = soup_tree(text)
+    return root
 
 
 def _lxml_tree(text: str) -> Element | None:
@@ -51,7 +51,9 @@ def _lxml_tree(text: str) -> Element | None:
         root = etree.fromstring(text.encode("utf-8"), parser)
     except (etree.LxmlError, ValueError, LookupError, UnicodeError, MemoryError):
         return None
-    if root is None or not isinstance(root.tag, str) or _TOO_DEEP(root):
+    if root is None or not isinstance(root.tag, str):
+        return None
+    if any(_TOO_DEEP_MESSAGE in entry.message for entry in parser.error_log):
         return None
     return root
 
@@ -63,66 +65,3 @@ def _content_after_html_end(text: str) -> bool:
         return False
     close = text.find(">", end.end())
     return close != -1 and text[close + 1 :].strip() != ""
-
-
-def _soup_tree(text: str) -> Element:
-    """Parse with BeautifulSoup (libxml2's parser events, no tree limits); copy into lxml."""
-    root = etree.Element("html")
-    try:
-        with warnings.catch_warnings():
-            # bs4 warns about XML-looking or filename-looking input; either is just a bad page.
-            warnings.simplefilter("ignore")
-            soup = BeautifulSoup(text, "lxml")
-    except ParserRejectedMarkup:
-        return root
-    tops = [child for child in soup.children if isinstance(child, Tag)]
-    if len(tops) == 1 and tops[0].name == "html":
-        _copy_attributes(tops[0], root)
-        _copy_children(tops[0], root)
-    else:
-        _copy_children(soup, root)
-    soup.decompose()
-    return root
-
-
-def _copy_children(source: Tag, target: Element) -> None:
-    """Copy `source`'s content under `target`, iteratively (a hostile page nests deeply)."""
-    stack = [(source, target)]
-    while stack:
-        tag, element = stack.pop()
-        last: Element | None = None
-        for child in tag.children:
-            if isinstance(child, Tag):
-                last = etree.SubElement(element, _element_name(child))
-                _copy_attributes(child, last)
-                stack.append((child, last))
-            elif isinstance(child, NavigableString) and not isinstance(child, PreformattedString):
-                # Comments, doctypes and CDATA are never text the parser reads: dropped.
-                _append_text(element, last, _NOT_XML.sub(_xml_safe, str(child)))
-
-
-def _append_text(parent: Element, last_child: Element | None, text: str) -> None:
-    if last_child is None:
-        parent.text = (parent.text or "") + text
-    else:
-        last_child.tail = (last_child.tail or "") + text
-
-
-def _xml_safe(match: re.Match[str]) -> str:
-    # A form feed is whitespace, which the parser collapses anyway; the rest is never text.
-    return " " if match.group() == "\x0c" else ""
-
-
-def _element_name(tag: Tag) -> str:
-    name = f"{tag.prefix}:{tag.name}" if tag.prefix else tag.name
-    if _NAME.match(name):
-        return name.lower()
-    # "svg:path", "x:y", ...: a name lxml's element API refuses and the parser never looks for.
-    return "x-" + re.sub(r"[^a-z0-9]+", "-", name.lower(), flags=re.ASCII).strip("-")
-
-
-def _copy_attributes(tag: Tag, element: Element) -> None:
-    for name, value in tag.attrs.items():
-        joined = value if isinstance(value, str) else " ".join(value)
-        if _NAME.match(name):
-            element.set(name, _NOT_XML.sub(_xml_safe, joined))

@@ -112,3 +112,10 @@ def test_config_to_dict_uses_the_toml_key_names() -> None:
     assert table["email"]["from"] == "lifesci-tracker@localhost"
     assert "sender" not in table["email"]
     assert table["email"]["password"] == "(not set)"
+
+
+def test_the_default_schedule_is_valid() -> None:
+    # load_config skips checking a default [schedule] (building a trigger imports APScheduler).
+    from tracker.config import ScheduleConfig, _check_schedule
+
+    _check_schedule(ScheduleConfig(), "defaults")  # raises ConfigError when it is not

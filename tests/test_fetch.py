@@ -261,8 +261,9 @@ def test_every_request_goes_through_the_session_passed_in_with_an_honest_user_ag
     assert urls_requested(http) == [ROBOTS, PAGE]
     assert len(session.responses) == 2
     assert [call.request.headers["User-Agent"] for call in http.calls] == [DEFAULT_USER_AGENT] * 2
+    # (The application adds its version: "lifesci-tracker/0.1.0 (+...)", tests/test_tracking_run.)
     assert re.fullmatch(
-        r"lifesci-tracker/\S+ \(\+https://github\.com/lifesci-tracker/lifesci-tracker\)",
+        r"lifesci-tracker \(\+https://github\.com/lifesci-tracker/lifesci-tracker\)",
         DEFAULT_USER_AGENT,
     )
 

@@ -13,6 +13,7 @@ from storage.tables import Blob, Observation, OrganisationRow, PageVersion, Run,
 from tests.e2e import Tracker
 from tests.govuk_site import OrgSpec, SiteSpec, default_site
 from tests.site_server import SiteServer
+from tracker import __version__
 
 EXPERIMENTAL = "experimental-medicine-and-clinical-trials"
 
@@ -68,7 +69,7 @@ def test_conditional_get_sends_the_stored_etag(tracker: Tracker, site: SiteSpec)
     publication = tracker.server.requests_for("/government/publications/uk-life-sciences-support")
     assert "If-None-Match" not in publication[0].headers
     assert publication[1].headers["If-None-Match"].startswith('"')
-    assert publication[1].headers["User-Agent"].startswith("lifesci-tracker/")
+    assert publication[1].headers["User-Agent"].startswith(f"lifesci-tracker/{__version__} (+")
 
 
 def test_noise_outside_the_content_adds_no_version(

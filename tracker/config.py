@@ -256,6 +256,15 @@ def _check_values(config: Config, where: str) -> None:
     if not config.database.url.startswith(("sqlite", "postgresql")):
         raise ConfigError(f"{where}: [database] url must be sqlite:/// or postgresql+psycopg://")
     schedule = config.schedule
+    # The defaults are valid (tests/test_config.py checks): building a trigger imports APScheduler,
+    # which every command would then pay for.
+    if schedule != ScheduleConfig():
+        _check_schedule(schedule, where)
+    if config.email.enabled and not config.email.to:
+        raise ConfigError(f"{where}: [email] to must list a recipient when email is enabled")
+
+
+def _check_schedule(schedule: ScheduleConfig, where: str) -> None:
     try:
         validate_schedule(
             ScheduleSettings(
@@ -267,8 +276,6 @@ def _check_values(config: Config, where: str) -> None:
         )
     except ValueError as exc:
         raise ConfigError(f"{where}: [schedule] {exc}") from None
-    if config.email.enabled and not config.email.to:
-        raise ConfigError(f"{where}: [email] to must list a recipient when email is enabled")
 
 
 def config_to_dict(

@@ -10,7 +10,8 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -133,6 +134,38 @@ class RunPipeline:
         self.outcomes: list[PageOutcome] = []
         self.on_page = on_page
         self._run_row: Run | None = None
+        self._session: Session | None = None
+
+    def _db(self) -> Session:
+        # One session for the whole run: making one per page cost more than the page's queries.
+        if self._session is None:
+            self._session = self.sessions()
+        return self._session
+
+    @contextmanager
+    def _reading(self) -> Iterator[Session]:
+        """The run's session for reads; the read transaction ends with the block, so none stays
+        open across a fetch."""
+        session = self._db()
+        outermost = not session.in_transaction()
+        try:
+            yield session
+        finally:
+            if outermost:
+                session.rollback()
+
+    @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        """The run's session in a transaction committed at the end of the block (one per page)."""
+        session = self._db()
+        with session.begin():
+            yield session
+
+    def close(self) -> None:
+        """Release the run's database session."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
     def _record(self, outcome: PageOutcome) -> None:
         self.outcomes.append(outcome)
@@ -154,7 +187,7 @@ class RunPipeline:
         without being parsed. With `want_page` False, stored content is not decoded just to be
         returned: the result is then None unless the page was parsed.
         """
-        with self.sessions() as session:
+        with self._reading() as session:
             known = snapshots.page_state(session, url)
             # Without validators no 304 can come: read the stored body now, in the same session.
             validators = known.etag is not None or known.last_modified is not None
@@ -236,7 +269,7 @@ class RunPipeline:
         stored = known.source_fingerprint or _STORED_FINGERPRINTS.get(key)
         if stored is None:
             if stored_body is None:
-                with self.sessions() as session:
+                with self._reading() as session:
                     stored_body = self._stored_body(session, known)
             stored = content_fingerprint(stored_body) if stored_body is not None else None
             if stored is None:
@@ -255,8 +288,9 @@ class RunPipeline:
     def _run(self) -> Run:
         """The run row, read once (detached): storage only reads its id."""
         if self._run_row is None:
-            with self.sessions() as session:
+            with self._reading() as session:
                 self._run_row = session.get_one(Run, self.run_id)
+                session.expunge(self._run_row)
         return self._run_row
 
     def _store(
@@ -270,7 +304,7 @@ class RunPipeline:
         content_json: str | None = None,
         source_fingerprint: str | None = None,
     ) -> None:
-        with self.sessions.begin() as session:
+        with self._writing() as session:
             outcome = snapshots.record_page(
                 session,
                 run=self._run(),
@@ -289,7 +323,7 @@ class RunPipeline:
     def _store_unchanged(
         self, url: str, kind: str, known: snapshots.PageState, meta: snapshots.Fetched
     ) -> None:
-        with self.sessions.begin() as session:
+        with self._writing() as session:
             snapshots.record_unchanged(
                 session, run=self._run(), known=known, kind=kind, now=self.clock(), fetched=meta
             )
@@ -306,7 +340,7 @@ class RunPipeline:
         *,
         known: snapshots.PageState | None = None,
     ) -> None:
-        with self.sessions.begin() as session:
+        with self._writing() as session:
             snapshots.record_problem(
                 session,
                 run=self._run(),
@@ -376,11 +410,13 @@ def run_once(
     try:
         title = pipeline.track_all()
     except BaseException as exc:
+        pipeline.close()
         with sessions.begin() as session:
             run = session.get_one(Run, run_id)
             run.status, run.finished_at = "failed", clock()
             run.error = f"{type(exc).__name__}: {exc}"[:2000]
         raise
+    pipeline.close()
     status = _run_status(pipeline.outcomes)
     with sessions.begin() as session:
         run = session.get_one(Run, run_id)

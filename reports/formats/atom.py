@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Final
 
-from feedgen.feed import FeedGenerator
-
 from reports.formats.base import rendered
 from reports.formats.html import render_html_fragment
 from reports.formats.wording import clean, subject_line
@@ -56,6 +54,8 @@ def render_feed(entries: Sequence[Report], *, feed_id: str, title: str, updated:
     `feed_id` should be a urn: or tag: URI; each entry's id extends it with its run id. Each entry's
     title is the report's subject line and its content (type html) the HTML rendering of the report.
     """
+    from feedgen.feed import FeedGenerator  # ~0.1 s to import: only when a feed is written
+
     feed = FeedGenerator()
     feed.id(feed_id)
     feed.title(clean(title))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Final
+from functools import cache
+from typing import TYPE_CHECKING, Final
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 from reports.formats.base import rendered
 from reports.formats.outline import outline_report
@@ -19,7 +21,11 @@ def is_web_url(value: object) -> bool:
     return isinstance(value, str) and bool(_WEB_URL.match(value))
 
 
+@cache
 def _environment() -> Environment:
+    # Imported on first use: Jinja2 costs ~0.1 s to import, and most runs write no HTML.
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
     environment = Environment(
         loader=PackageLoader("reports", "formats/templates"),
         autoescape=True,
@@ -32,18 +38,15 @@ def _environment() -> Environment:
     return environment
 
 
-ENVIRONMENT: Final = _environment()
-
-
 def render_html_fragment(report: Report) -> str:
     """Return the report body as an HTML fragment (one styled <div>), as Atom entries embed it."""
-    return ENVIRONMENT.get_template("report_body.html.j2").render(outline=outline_report(report))
+    return _environment().get_template("report_body.html.j2").render(outline=outline_report(report))
 
 
 def render_html(report: Report) -> str:
     """Return the report as a complete HTML document."""
     outline = outline_report(report)
-    return ENVIRONMENT.get_template("report.html.j2").render(outline=outline)
+    return _environment().get_template("report.html.j2").render(outline=outline)
 
 
 class HtmlFormat:
