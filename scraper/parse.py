@@ -232,20 +232,17 @@ class _Content:
     """What the parser reads from a page: its tree without what is never content.
 
     Left out: scripts, styles, templates, noscript, comments, processing instructions, <meta>,
-    <link>, the elements `_not_content` accepts, and every attribute not in `_READ_ATTRIBUTES`.
-    Whether the page is a GOV.UK error page is decided first, on the whole tree.
+    <link> and every attribute not in `_READ_ATTRIBUTES`; for extraction, also the elements
+    `_not_content` accepts. Whether the page is a GOV.UK error page is decided first, on the
+    whole tree.
     """
 
     def __init__(self, root: Element, error: str | None) -> None:
         self.root = root
         self.error = error  # why this is a GOV.UK error page, or None
         # (element, class attribute) in document order: every class selector filters this list
-        # (one pass over the tree instead of one per selector).
-        self.classed: list[tuple[Element, str]] = [
-            (element, classes)
-            for element in root.iter(etree.Element)
-            if (classes := element.get("class"))
-        ]
+        # (one pass over the tree instead of one per selector). Made by `for_extraction`.
+        self.classed: list[tuple[Element, str]] = []
         self._fingerprint: str | None = None
         self._fingerprinted = False
 
@@ -255,17 +252,29 @@ class _Content:
         error = _error_page_reason(root)
         etree.strip_elements(root, *_NOT_CONTENT_NODES, with_tail=False)  # keeps the text after
         names: set[str] = set()
-        candidates = []
         for element in root.iter(etree.Element):
             names.update(element.keys())
-            if _MAYBE_NOT_CONTENT.search(element.get("class") or ""):
-                candidates.append(element)
-        for element in candidates:
-            if _not_content(element):
-                _drop(element)
         etree.strip_attributes(root, *(names - _READ_ATTRIBUTE_SET))
         _tidy_page_whitespace(root)
         return cls(root, error)
+
+    def for_extraction(self) -> _Content:
+        """Drop the elements `_not_content` accepts and index the classes (not needed for the
+        fingerprint, which is taken before: these elements hold nothing the parser reads)."""
+        candidates = [
+            element
+            for element in self.root.iter(etree.Element)
+            if _MAYBE_NOT_CONTENT.search(element.get("class") or "")
+        ]
+        for element in candidates:
+            if _not_content(element):
+                _drop(element)
+        self.classed = [
+            (element, classes)
+            for element in self.root.iter(etree.Element)
+            if (classes := element.get("class"))
+        ]
+        return self
 
     @property
     def fingerprint(self) -> str | None:
@@ -314,7 +323,7 @@ def _content_tree(source: bytes | HtmlSource, url: str) -> _Content:
     content = source.take_content() if isinstance(source, HtmlSource) else _Content.read(source)
     if content.error is not None:
         raise LayoutChangedError(url, content.error)
-    return content
+    return content.for_extraction()
 
 
 def _not_content(element: Element) -> bool:

@@ -21,6 +21,7 @@ __all__ = ["soup_tree"]
 
 # Characters XML (and so lxml's element API) refuses; libxml2's HTML parser keeps or drops them.
 _NOT_XML: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_MAX_DEPTH: Final = 512  # Blink's HTML parser's limit (kMaximumHTMLParserDOMTreeDepth)
 _NAME: Final = re.compile(r"^[A-Za-z_][\w.-]*$", re.ASCII)
 
 
@@ -45,16 +46,26 @@ def soup_tree(text: str) -> Element:
 
 
 def _copy_children(source: Tag, target: Element) -> None:
-    """Copy `source`'s content under `target`, iteratively (a hostile page nests deeply)."""
-    stack = [(source, target)]
+    """Copy `source`'s content under `target`, iteratively (a hostile page nests deeply).
+
+    As Blink does, elements nested deeper than `_MAX_DEPTH` become siblings of their parent
+    instead: their content is kept in order, and lxml (whose appends walk up the ancestors)
+    stays fast on pages nested tens of thousands deep.
+    """
+    stack = [(source, target, 1)]
     while stack:
-        tag, element = stack.pop()
+        tag, element, depth = stack.pop()
         last: Element | None = None
         for child in tag.children:
             if isinstance(child, Tag):
-                last = etree.SubElement(element, _element_name(child))
+                if depth < _MAX_DEPTH:
+                    last = etree.SubElement(element, _element_name(child))
+                else:
+                    sibling = etree.Element(_element_name(child))
+                    (element if last is None else last).addnext(sibling)
+                    last = sibling
                 _copy_attributes(child, last)
-                stack.append((child, last))
+                stack.append((child, last, min(depth + 1, _MAX_DEPTH)))
             elif isinstance(child, NavigableString) and not isinstance(child, PreformattedString):
                 # Comments, doctypes and CDATA are never text the parser reads: dropped.
                 _append_text(element, last, _NOT_XML.sub(_xml_safe, str(child)))

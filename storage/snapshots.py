@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, cast
 
-from sqlalchemy import Select, Table, bindparam, func, insert, select, update
+from sqlalchemy import Select, Table, bindparam, func, insert, null, select, update
 from sqlalchemy.orm import Session
 
 from scraper.page import HtmlDocument, Page, Publication, page_from_json, page_to_json
@@ -60,6 +60,7 @@ class PageState:
     __slots__ = (
         "_page",
         "blob_sha256",
+        "content_deferred",
         "content_hash",
         "content_json",
         "etag",
@@ -90,10 +91,14 @@ class PageState:
         # `content_fingerprint` of the raw body behind the latest version (None: not stored).
         self.source_fingerprint = source_fingerprint
         self._page: Page | None = None
+        # True when read by `page_states`, which leaves the content out: `load_content` first.
+        self.content_deferred = False
 
     @property
     def page(self) -> Page | None:
         """The latest stored version's content, decoded on first use (None: no version yet)."""
+        if self.content_deferred:
+            raise RuntimeError("the page's content was not read: call load_content first")
         if self._page is None and self.content_json is not None:
             self._page = page_from_json(self.content_json)
         return self._page
@@ -183,7 +188,7 @@ def conditional_headers(session: Session, url: str) -> tuple[str | None, str | N
     return row[0], row[1]
 
 
-def _page_state_query() -> Select[Any]:
+def _page_state_query(*, every_page: bool = False) -> Select[Any]:
     pages, versions, observations = _PAGES.c, _VERSIONS.c, _OBSERVATIONS.c
     newest_version = (
         select(func.max(versions.id))
@@ -203,12 +208,12 @@ def _page_state_query() -> Select[Any]:
         .correlate(_PAGES)
         .scalar_subquery()
     )
-    return (
+    query = (
         select(
             pages.id,
             versions.id,
             versions.content_hash,
-            versions.content_json,
+            null() if every_page else versions.content_json,
             versions.blob_sha256,
             observations.etag,
             observations.last_modified,
@@ -217,12 +222,16 @@ def _page_state_query() -> Select[Any]:
         .select_from(_PAGES)
         .outerjoin(_VERSIONS, versions.id == newest_version)
         .outerjoin(_OBSERVATIONS, observations.id == validators)
-        .where(pages.url == bindparam("url"))
     )
+    if every_page:
+        return query.add_columns(pages.url)
+    return query.where(pages.url == bindparam("url"))
 
 
 # Built once: building a statement costs several times more than running it on SQLite.
 _PAGE_STATE: Final = _page_state_query()
+_EVERY_PAGE_STATE: Final = _page_state_query(every_page=True)
+_VERSION_CONTENT: Final = select(_VERSIONS.c.content_json).where(_VERSIONS.c.id == bindparam("id"))
 _BLOB_EXISTS: Final = select(_BLOBS.c.sha256).where(_BLOBS.c.sha256 == bindparam("key"))
 _BLOB_DATA: Final = select(_BLOBS.c.compression, _BLOBS.c.data).where(
     _BLOBS.c.sha256 == bindparam("key")
@@ -247,6 +256,29 @@ def page_state(session: Session, url: str) -> PageState:
     """
     row = session.execute(_PAGE_STATE, {"url": url}).first()
     return PageState() if row is None else PageState(*row)
+
+
+def page_states(session: Session) -> dict[str, PageState]:
+    """Every stored page's `page_state` by URL, in one query, without the content (deferred).
+
+    A run reads them all at once instead of one query per page; `load_content` reads a page's
+    content when it is needed.
+    """
+    states = {}
+    for *row, url in session.execute(_EVERY_PAGE_STATE):
+        state = PageState(*row)
+        state.content_deferred = state.version_id is not None
+        states[url] = state
+    return states
+
+
+def load_content(session: Session, state: PageState) -> None:
+    """Read the content of a state from `page_states` (nothing to do for any other)."""
+    if state.content_deferred:
+        state.content_json = session.execute(
+            _VERSION_CONTENT, {"id": state.version_id}
+        ).scalar_one_or_none()
+        state.content_deferred = False
 
 
 def store_blob(session: Session, body: bytes, *, key: str | None = None) -> str:

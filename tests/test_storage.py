@@ -17,6 +17,7 @@ from storage.tables import Blob, Observation, OrganisationRow, PageVersion, Run,
 PUB = "https://www.gov.uk/government/publications/uk-life-sciences-support"
 DOC = PUB + "/experimental-medicine-and-clinical-trials"
 T0 = datetime(2026, 11, 2, 7, 0, tzinfo=UTC)
+T1 = T0 + timedelta(days=1)
 
 
 def publication(*docs: str, notes: int = 1) -> Publication:
@@ -197,3 +198,43 @@ def test_conditional_headers_come_from_the_stored_response(sessions: sessionmake
         )
     with sessions() as session:
         assert snapshots.conditional_headers(session, DOC) == ('"abc"', "Mon")
+
+
+def test_every_page_state_at_once_is_each_page_s_state(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        run = snapshots.start_run(session, trigger="manual", now=T0, pid=1)
+        fetched = snapshots.Fetched(http_status=200, etag='"e1"', last_modified="Mon")
+        snapshots.record_page(
+            session, run=run, url=PUB, page=publication(DOC), raw=b"p", now=T0, fetched=fetched
+        )
+        snapshots.record_page(session, run=run, url=DOC, page=document("AMRC"), raw=b"a", now=T0)
+        snapshots.record_page(session, run=run, url=DOC, page=document("MHRA"), raw=b"b", now=T1)
+    with sessions() as session:
+        states = snapshots.page_states(session)
+        assert sorted(states) == sorted([PUB, DOC])
+        for url, state in states.items():
+            one = snapshots.page_state(session, url)
+            assert state.content_deferred
+            snapshots.load_content(session, state)
+            assert (
+                state.page_id,
+                state.version_id,
+                state.content_hash,
+                state.content_json,
+                state.blob_sha256,
+                state.etag,
+                state.last_modified,
+                state.source_fingerprint,
+            ) == (
+                one.page_id,
+                one.version_id,
+                one.content_hash,
+                one.content_json,
+                one.blob_sha256,
+                one.etag,
+                one.last_modified,
+                one.source_fingerprint,
+            )
+            assert state.page == one.page
+        assert states[DOC].page == document("MHRA")
+        assert (states[PUB].etag, states[DOC].etag) == ('"e1"', None)

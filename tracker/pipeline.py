@@ -135,6 +135,9 @@ class RunPipeline:
         self.on_page = on_page
         self._run_row: Run | None = None
         self._session: Session | None = None
+        # Every stored page's state, read once at the first page; a page's entry is used once.
+        self._states: dict[str, snapshots.PageState] | None = None
+        self._tracked: set[str] = set()
 
     def _db(self) -> Session:
         # One session for the whole run: making one per page cost more than the page's queries.
@@ -188,7 +191,9 @@ class RunPipeline:
         returned: the result is then None unless the page was parsed.
         """
         with self._reading() as session:
-            known = snapshots.page_state(session, url)
+            known = self._page_state(session, url)
+            if want_page:
+                snapshots.load_content(session, known)
             # Without validators no 304 can come: read the stored body now, in the same session.
             validators = known.etag is not None or known.last_modified is not None
             cached = (
@@ -224,6 +229,8 @@ class RunPipeline:
             return stored()
         content_json = page_to_json(page)
         if known.content_hash != hashlib.sha256(content_json.encode("utf-8")).hexdigest():
+            with self._reading() as session:
+                snapshots.load_content(session, known)
             reason = anomaly_reason(
                 known.page, page, max_removed_fraction=self.config.source.max_removed_fraction
             )
@@ -243,6 +250,15 @@ class RunPipeline:
             source_fingerprint=fingerprint,
         )
         return page
+
+    def _page_state(self, session: Session, url: str) -> snapshots.PageState:
+        """The page's state as stored before it is tracked now (the run holds the lock)."""
+        if self._states is None:
+            self._states = snapshots.page_states(session)
+        if url in self._tracked:  # a second time in one run: what the first time stored
+            return snapshots.page_state(session, url)
+        self._tracked.add(url)
+        return self._states.pop(url, None) or snapshots.PageState()
 
     def _stored_body(self, session: Session, known: snapshots.PageState) -> bytes | None:
         """The raw body behind the page's latest version, when it has one (to skip parsing)."""
