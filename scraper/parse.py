@@ -65,6 +65,12 @@ _NOT_CONTENT_CLASSES: Final = frozenset(
         "gem-c-back-to-top-link",
     }
 )
+# The attributes the parser reads (tests/test_content_fingerprint.py checks this module). All
+# others are left out of `_Content`, and so out of the fingerprint: per-request noise (CSRF
+# tokens in <meta>, script nonces, request ids in data attributes, timestamps in comments) does
+# not change it.
+_READ_ATTRIBUTES: Final = ("class", "id", "href", "aria-hidden", "datetime")
+_READ_ATTRIBUTE_SET: Final = frozenset(_READ_ATTRIBUTES)
 _STAGE_SUFFIXES: Final = (
     " development stage: UK support organisations",
     ": UK support organisations",
@@ -79,6 +85,8 @@ _MAYBE_NOT_CONTENT: Final = re.compile(
     "|".join(re.escape(name) for name in [*sorted(_NOT_CONTENT_CLASSES), "number"])
 )
 _WITH_ID: Final = etree.XPath("//*[@id = $id]")
+# Scripts that may hold `_ERROR_STATUS` (a cheap superset, in C).
+_SCRIPTS_WITH_STATUS: Final = etree.XPath("//script[contains(., 'httpStatusCode')]")
 
 
 class HtmlSource:
@@ -171,7 +179,7 @@ def parse_html_document(source: bytes | HtmlSource, url: str) -> HtmlDocument:
         url=url,
         title=title,
         doc_type=doc_type,
-        updated=_updated(root),
+        updated=_updated(root, content),
         intro_text=_joined_text(blocks[:intro_end]),
         organisations=organisations,
         text=_joined_text(blocks),
@@ -251,29 +259,24 @@ class _Content:
         root = read_html(body)
         error = _error_page_reason(root)
         etree.strip_elements(root, *_NOT_CONTENT_NODES, with_tail=False)  # keeps the text after
-        names: set[str] = set()
-        for element in root.iter(etree.Element):
-            names.update(element.keys())
-        etree.strip_attributes(root, *(names - _READ_ATTRIBUTE_SET))
+        _strip_unread_attributes(root)
         _tidy_page_whitespace(root)
         return cls(root, error)
 
     def for_extraction(self) -> _Content:
         """Drop the elements `_not_content` accepts and index the classes (not needed for the
         fingerprint, which is taken before: these elements hold nothing the parser reads)."""
-        candidates = [
-            element
-            for element in self.root.iter(etree.Element)
-            if _MAYBE_NOT_CONTENT.search(element.get("class") or "")
-        ]
-        for element in candidates:
-            if _not_content(element):
-                _drop(element)
-        self.classed = [
+        classed = [
             (element, classes)
             for element in self.root.iter(etree.Element)
             if (classes := element.get("class"))
         ]
+        gone: set[Element] = set()
+        for element, classes in classed:
+            if _MAYBE_NOT_CONTENT.search(classes) and element not in gone and _not_content(element):
+                gone.update(element.iter())  # the classed list holds these proxies: same objects
+                _drop(element)
+        self.classed = [item for item in classed if item[0] not in gone] if gone else classed
         return self
 
     @property
@@ -297,6 +300,29 @@ class _Content:
         return _with_class_suffix(
             (element for element, classes in self.classed if suffix in classes), suffix
         )
+
+
+# Names of attributes the parser does not read, seen on earlier pages (GOV.UK's chrome repeats
+# them): stripped in one C-level call, and a page is walked in Python only if it has others.
+_UNREAD_NAMES: set[str] = set()
+_MAX_UNREAD_NAMES: Final = 10_000
+_HAS_UNREAD_ATTRIBUTE: Final = etree.XPath(
+    "boolean(//@*[not(" + " or ".join(f"name() = '{name}'" for name in _READ_ATTRIBUTES) + ")])"
+)
+
+
+def _strip_unread_attributes(root: Element) -> None:
+    if _UNREAD_NAMES:
+        etree.strip_attributes(root, *_UNREAD_NAMES)
+    if not _HAS_UNREAD_ATTRIBUTE(root):
+        return
+    names: set[str] = set()
+    for element in root.iter(etree.Element):
+        names.update(element.keys())
+    names -= _READ_ATTRIBUTE_SET
+    etree.strip_attributes(root, *names)
+    if len(_UNREAD_NAMES) + len(names) <= _MAX_UNREAD_NAMES:
+        _UNREAD_NAMES.update(names)
 
 
 def _tidy_page_whitespace(root: Element) -> None:
@@ -375,7 +401,7 @@ def _all_under(candidates: Iterable[Element], is_scope: Callable[[Element], bool
 
 
 def _error_page_reason(root: Element) -> str | None:
-    for script in root.iter("script"):
+    for script in _SCRIPTS_WITH_STATUS(root):
         status = _ERROR_STATUS.search("".join(script.itertext()))
         if status is not None:
             return f"GOV.UK error page (status {status.group(1)}) served as a page"
@@ -525,16 +551,14 @@ def _updates(content: _Content) -> tuple[UpdateEntry, ...]:
     return tuple(entries)
 
 
-def _updated(root: Element) -> str | None:
+def _updated(root: Element, content: _Content) -> str | None:
     """Return the ISO date of the "Updated 1 December 2021" line under the title
     (`header.gem-c-inverse-header p`, else `p` with a class ending `last-changed`)."""
-    paragraphs = list(root.iter("p"))
-    lines = _all_under(
-        paragraphs,
-        lambda ancestor: (
-            ancestor.tag == "header" and "gem-c-inverse-header" in class_tokens(ancestor)
-        ),
-    ) or _with_class_suffix(paragraphs, "last-changed")
+    headers = [e for e in content.with_class("gem-c-inverse-header") if e.tag == "header"]
+    in_headers = {p for header in headers for p in header.iterdescendants("p")}
+    lines = [p for p in root.iter("p") if p in in_headers] or [
+        p for p in content.with_class_suffix("last-changed") if p.tag == "p"
+    ]
     for line in lines:
         text = element_text(line)
         if _UPDATED_LINE.search(text):
@@ -655,13 +679,6 @@ def _joined_text(blocks: list[Block]) -> str:
 
 
 # --- content fingerprint: is a new body the same content, without extracting from it? ------------
-
-# The attributes the parser reads (tests/test_content_fingerprint.py checks the code above). All
-# others are left out of `_Content`, and so out of the fingerprint: per-request noise (CSRF
-# tokens in <meta>, script nonces, request ids in data attributes, timestamps in comments) does
-# not change it.
-_READ_ATTRIBUTES: Final = ("class", "id", "href", "aria-hidden", "datetime")
-_READ_ATTRIBUTE_SET: Final = frozenset(_READ_ATTRIBUTES)
 
 
 def content_fingerprint(source: bytes | HtmlSource) -> str | None:
