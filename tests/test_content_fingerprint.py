@@ -180,3 +180,16 @@ def test_the_fingerprint_covers_every_attribute_the_parser_reads() -> None:
         assert ".items()" not in source  # (attribute names, .keys(), are read only to strip them)
     assert {"href", "datetime", "aria-hidden"} <= read
     assert read <= set(scraper.parse._READ_ATTRIBUTES), read - set(scraper.parse._READ_ATTRIBUTES)
+
+
+def test_a_new_unread_attribute_is_noise_even_after_other_pages() -> None:
+    """Unread attribute names are learned per process; a name first seen later is still noise."""
+    _era, _path, body = PAGES[1]
+    for _, _, other in PAGES:
+        content_fingerprint(other)  # what a run has seen before this page
+    text = body.decode()
+    first = text.replace("<h3", '<h3 data-never-seen-before="1"', 1).encode()
+    second = text.replace("<h3", '<h3 data-never-seen-before="2"', 1).encode()
+    assert content_fingerprint(first) == content_fingerprint(second) == content_fingerprint(body)
+    read_attribute = text.replace("<h3", '<h3 id="x1"', 1).encode()
+    assert content_fingerprint(read_attribute) != content_fingerprint(body)
