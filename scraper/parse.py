@@ -112,7 +112,7 @@ class HtmlSource:
     def fingerprint(self) -> str | None:
         """`content_fingerprint` of the body."""
         if not self._fingerprinted:
-            self._fingerprint = self._read().fingerprint
+            self._fingerprint = self._read().fingerprint()
             self._fingerprinted = True
         return self._fingerprint
 
@@ -251,8 +251,6 @@ class _Content:
         # (element, class attribute) in document order: every class selector filters this list
         # (one pass over the tree instead of one per selector). Made by `for_extraction`.
         self.classed: list[tuple[Element, str]] = []
-        self._fingerprint: str | None = None
-        self._fingerprinted = False
 
     @classmethod
     def read(cls, body: bytes) -> _Content:
@@ -279,13 +277,9 @@ class _Content:
         self.classed = [item for item in classed if item[0] not in gone] if gone else classed
         return self
 
-    @property
     def fingerprint(self) -> str | None:
         """A digest of the content: equal for two pages means they parse the same."""
-        if not self._fingerprinted:
-            self._fingerprint = _fingerprint(self.root, self.error)
-            self._fingerprinted = True
-        return self._fingerprint
+        return _fingerprint(self.root, self.error)
 
     def with_class(self, token: str) -> list[Element]:
         """`.token`: the elements that have the class, in document order."""
