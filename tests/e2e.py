@@ -14,16 +14,20 @@ from tests.site_server import SiteServer
 from tracker.cli import cli
 
 
-def write_config(
-    path: Path, server: SiteServer, database_url: str, *, extra: str = "", reports_dir: Path
-) -> Path:
-    """Write a config.toml that tracks the loopback site politely but fast."""
-    path.write_text(
-        f"""
+def config_text(
+    server: SiteServer,
+    database_url: str,
+    *,
+    reports_dir: Path,
+    extra: str = "",
+    timeout_s: float = 5,
+) -> str:
+    """The config.toml text that tracks the loopback site politely but fast."""
+    return f"""
 [source]
 urls = ["{server.url(PUBLICATION_PATH)}"]
 allowed_hosts = ["127.0.0.1"]
-timeout_s = 5
+timeout_s = {timeout_s:g}
 requests_per_second = 1000
 retries = 1
 backoff_s = 0.01
@@ -34,8 +38,15 @@ url = "{database_url}"
 [reports]
 dir = "{reports_dir}"
 {extra}
-""",
-        encoding="utf-8",
+"""
+
+
+def write_config(
+    path: Path, server: SiteServer, database_url: str, *, extra: str = "", reports_dir: Path
+) -> Path:
+    """Write a config.toml that tracks the loopback site politely but fast."""
+    path.write_text(
+        config_text(server, database_url, reports_dir=reports_dir, extra=extra), encoding="utf-8"
     )
     return path
 

@@ -44,7 +44,8 @@ from sqlalchemy import create_engine, func, select, text
 from storage.db import sqlite_path
 from storage.tables import OrganisationRow, PageVersion, Run, UpdateEntryRow
 from tests.e2e import Tracker
-from tests.govuk_site import PUBLICATION_PATH, OrgSpec, SiteSpec, default_site
+from tests.e2e import config_text as e2e_config_text
+from tests.govuk_site import OrgSpec, SiteSpec, default_site
 from tests.site_server import SiteServer, serve
 
 EXPERIMENTAL = "experimental-medicine-and-clinical-trials"
@@ -77,21 +78,7 @@ def site_versions() -> dict[str, SiteSpec]:
 
 
 def config_text(server: SiteServer, database_url: str, reports_dir: Path) -> str:
-    return f"""
-[source]
-urls = ["{server.url(PUBLICATION_PATH)}"]
-allowed_hosts = ["127.0.0.1"]
-timeout_s = 10
-requests_per_second = 1000
-retries = 1
-backoff_s = 0.01
-
-[database]
-url = "{database_url}"
-
-[reports]
-dir = "{reports_dir}"
-"""
+    return e2e_config_text(server, database_url, reports_dir=reports_dir, timeout_s=10)
 
 
 def make_tracker(server: SiteServer, database_url: str, directory: Path) -> Tracker:
