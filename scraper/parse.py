@@ -33,7 +33,18 @@ from scraper.text import (
 )
 from scraper.tree import read_html
 
-__all__ = ["HtmlSource", "content_fingerprint", "parse_html_document", "parse_publication"]
+__all__ = [
+    "PARSER_VERSION",
+    "HtmlSource",
+    "content_fingerprint",
+    "parse_html_document",
+    "parse_publication",
+]
+
+# Bumped whenever the parser's output for some stored body can change (the golden files in
+# tests/golden/parse/ show it in review). Every stored version records the parser version that
+# produced it, so versions from an older parser can be re-parsed (`db reparse`).
+PARSER_VERSION: Final = 1
 
 # Headings GOV.UK's static error templates use (alphagov/static app/views/root/*.html.erb),
 # compared case-insensitively as prefixes of the h1 and of the <title>.

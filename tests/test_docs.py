@@ -62,4 +62,7 @@ def test_config_sections_match_the_dataclasses() -> None:
         "schedule",
         "reports",
         "email",
+        "notify",
+        "site",
+        "archive",
     ]

@@ -89,6 +89,35 @@ class EmailConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class NotifyConfig:
+    """[notify]: chat, push and webhook targets through Apprise (DESIGN §9)."""
+
+    enabled: bool = False
+    urls_env: str = "LIFESCI_TRACKER_NOTIFY_URLS"
+    config_file: str = ""
+    format: Literal["markdown", "text", "html"] = "markdown"
+
+
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    """[site]: the browsable change-history site (DESIGN §13)."""
+
+    enabled: bool = False
+    dir: str = "lifesci-tracker-site"
+    base_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveConfig:
+    """[archive]: the web archive `backfill` replays (DESIGN §12)."""
+
+    cdx_url: str = "https://web.archive.org/cdx/search/cdx"
+    replay_url: str = "https://web.archive.org/web/{timestamp}id_/{url}"
+    allowed_hosts: tuple[str, ...] = ("web.archive.org",)
+    requests_per_second: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole configuration; `source` is the path it was read from (None: built-in defaults)."""
 
@@ -97,6 +126,9 @@ class Config:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     reports: ReportsConfig = field(default_factory=ReportsConfig)
     email: EmailConfig = field(default_factory=EmailConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+    site: SiteConfig = field(default_factory=SiteConfig)
+    archive: ArchiveConfig = field(default_factory=ArchiveConfig)
     path: Path | None = None
 
 
@@ -106,6 +138,9 @@ _SECTIONS: dict[str, type[Any]] = {
     "schedule": ScheduleConfig,
     "reports": ReportsConfig,
     "email": EmailConfig,
+    "notify": NotifyConfig,
+    "site": SiteConfig,
+    "archive": ArchiveConfig,
 }
 # TOML keys that are Python keywords or clash with builtins get another attribute name.
 _KEY_ALIASES: dict[tuple[str, str], str] = {("email", "from"): "sender"}
