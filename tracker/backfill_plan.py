@@ -169,7 +169,7 @@ class BackfillPlan:
     runs: tuple[ArchiveRun, ...]
     listed: int  # index rows the archive listed, for every page
     skipped: Mapping[SkipReason, int] = field(default_factory=dict)  # zero counts left out
-    already_replayed: int = 0  # captures in `replayed`: stored, or skipped for good, before
+    already_replayed: int = 0  # captures an earlier backfill stored or skipped for good
 
     def count(self, reason: SkipReason) -> int:
         """Return how many captures were skipped for `reason`."""
