@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeAlias
 
+from changes.inventory import TrackedDocument, TrackedPublication
 from scraper.page import Organisation, Page, PageKind, UpdateEntry
 
 DocumentStatus: TypeAlias = Literal["added", "removed", "changed"]
@@ -19,11 +20,17 @@ ORGANISATION_FIELDS: tuple[str, ...] = ("name", "url", "stage", "description", "
 
 @dataclass(frozen=True, slots=True)
 class State:
-    """The tracked pages as of one run: for each page URL, its newest stored version."""
+    """The tracked pages as of one run: for each page URL, its newest stored version.
+
+    `checked_publications` holds the publications this run fetched and read (parsed, unchanged or
+    not modified): only for those is "no new change note" known. None means every publication of
+    the state counts as checked (a state that is not a stored run's).
+    """
 
     run: int | None
     at: datetime | None
     pages: Mapping[str, Page] = field(default_factory=dict)
+    checked_publications: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +89,8 @@ class DocumentChange:
     metadata: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
     organisations: OrganisationChanges | None = None  # html documents only
     updates: UpdateChanges | None = None  # publications only
-    silent_change: bool = False
+    # True: changed without a change note; None: unknown, its publication could not be checked.
+    silent_change: bool | None = False
     text_diff: str | None = None
     counted: bool = False  # counts toward summary.documents_changed (DESIGN §8)
 
@@ -117,13 +125,18 @@ class Summary:
 class ChangeSet:
     """Everything that changed from one state to another.
 
-    A baseline (`from_ref is None`: nothing stored before) lists no documents and a zero summary.
+    A baseline (`from_ref is None`: nothing stored before) lists no documents and a zero summary;
+    its `tracked` lists what the TO state tracks. `publications` are the publications of both
+    states (their newest titles), so a report names each by its own title. Neither `tracked` nor
+    `publications` is part of the JSON contract.
     """
 
     from_ref: StateRef | None
     to_ref: StateRef
     documents: tuple[DocumentChange, ...] = ()
     summary: Summary = field(default_factory=Summary)
+    publications: tuple[TrackedPublication, ...] = ()
+    tracked: tuple[TrackedDocument, ...] = ()
 
     @property
     def is_baseline(self) -> bool:

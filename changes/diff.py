@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from changes.changeset import (
@@ -20,6 +21,7 @@ from changes.changeset import (
     Summary,
     UpdateChanges,
 )
+from changes.inventory import publications_of, tracked_documents
 from changes.match import compare_organisations
 from changes.textdiff import text_changed, unified_text_diff
 from scraper.page import Attachment, HtmlDocument, Page, Publication, UpdateEntry
@@ -199,16 +201,69 @@ def _owners(url: str, old: State, new: State) -> set[str]:
     return {p.url for state in (new, old) for p in _publications(state.pages)}
 
 
-def _flag_silent(entries: list[DocumentChange], old: State, new: State) -> list[DocumentChange]:
+def _uk_days(at: datetime | None) -> tuple[str | None, str | None]:
+    """Return the earliest and latest ISO day a UK clock may show at `at` (UTC, or UTC+1 in summer).
+
+    GOV.UK dates change notes in UK time; without a time zone database, allow for both offsets.
+    """
+    if at is None:
+        return None, None
+    moment = (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).astimezone(UTC)
+    return moment.date().isoformat(), (moment + timedelta(hours=1)).date().isoformat()
+
+
+def _noted_late(
+    old: State, new: State, newest_notes: Mapping[str, Sequence[UpdateEntry]]
+) -> set[str]:
+    """Return the publications whose newest stored notes explain a change in (old, new].
+
+    GOV.UK's caches can serve a document before its publication shows the new change note. A note
+    that is in the publication's newest stored version, was not in the FROM state, and is dated
+    from the FROM run's day to the TO run's day is the note for a change in this range.
+    """
+    earliest, _ = _uk_days(old.at)
+    _, latest = _uk_days(new.at)
+    explained: set[str] = set()
+    for url, notes in newest_notes.items():
+        before = old.pages.get(url)
+        known = (
+            {(u.date, u.note) for u in before.updates} if isinstance(before, Publication) else set()
+        )
+        if any(
+            (note.date, note.note) not in known
+            and (earliest is None or note.date >= earliest)
+            and (latest is None or note.date <= latest)
+            for note in notes
+        ):
+            explained.add(url)
+    return explained
+
+
+def _flag_silent(
+    entries: list[DocumentChange],
+    old: State,
+    new: State,
+    newest_notes: Mapping[str, Sequence[UpdateEntry]],
+) -> list[DocumentChange]:
+    """Flag counted documents whose publications gave no change note (DESIGN §8, silent change).
+
+    A note added in the range, or one published late (`_noted_late`), clears the flag. Without
+    one, a document whose publication was not read in the TO run is unknown (None), not silent:
+    its note may be there.
+    """
     noted = {e.url for e in entries if e.kind == "publication" and e.updates and e.updates.added}
+    noted |= _noted_late(old, new, newest_notes)
+    checked = new.checked_publications
     flagged: list[DocumentChange] = []
     for entry in entries:
-        if (
-            entry.kind == "html_document"
-            and entry.counted
-            and not (_owners(entry.url, old, new) & noted)
-        ):
-            entry = replace(entry, silent_change=True)
+        if entry.kind == "html_document" and entry.counted:
+            owners = _owners(entry.url, old, new)
+            silent: bool | None = True
+            if owners & noted:
+                silent = False
+            elif checked is not None and not owners <= checked:
+                silent = None
+            entry = replace(entry, silent_change=silent)
         flagged.append(entry)
     return flagged
 
@@ -244,33 +299,58 @@ def summarise(documents: Iterable[DocumentChange]) -> Summary:
         organisations_removed=sum(len(o.removed) for o in organisations),
         organisations_changed=sum(len(o.changed) for o in organisations),
         updates_added=sum(len(e.updates.added) for e in entries if e.updates is not None),
-        silent_changes=sum(1 for e in entries if e.silent_change),
+        silent_changes=sum(1 for e in entries if e.silent_change is True),
     )
 
 
-def diff(old: State | None, new: State, *, with_text_diff: bool = False) -> ChangeSet:
+def diff(
+    old: State | None,
+    new: State,
+    *,
+    with_text_diff: bool = False,
+    newest_notes: Mapping[str, Sequence[UpdateEntry]] | None = None,
+) -> ChangeSet:
     """Describe what a reader of the tracked pages would notice changed from `old` to `new`.
 
-    With no earlier state (None, or no pages) the result is a baseline: no entries, zero summary.
-    Organisations are matched so a rename is one change and a reorder is only `organisation_order`.
+    With no earlier state (None, or no pages) the result is a baseline: no entries, zero summary,
+    and `tracked` listing what `new` tracks. Organisations are matched so a rename is one change
+    and a reorder is only `organisation_order`. `newest_notes` maps a publication url to the
+    change notes of its newest stored version (later than `new`, perhaps): a note published late
+    still clears the silent-change flag of the change it explains.
     """
     to_ref = StateRef(new.run, new.at)
-    if old is None:
-        return ChangeSet(from_ref=None, to_ref=to_ref)
+    if old is None or not old.pages:
+        from_ref = None if old is None else StateRef(old.run, old.at)
+        return ChangeSet(
+            from_ref,
+            to_ref,
+            publications=publications_of(new.pages),
+            tracked=tracked_documents(new.pages),
+        )
     from_ref = StateRef(old.run, old.at)
-    if not old.pages:
-        return ChangeSet(from_ref=from_ref, to_ref=to_ref)
     entries = _Differ(old, new, with_text_diff=with_text_diff).entries()
-    entries = _reading_order(_flag_silent(entries, old, new), old, new)
-    return ChangeSet(from_ref, to_ref, tuple(entries), summarise(entries))
+    entries = _flag_silent(entries, old, new, newest_notes or {})
+    entries = _reading_order(entries, old, new)
+    return ChangeSet(
+        from_ref,
+        to_ref,
+        tuple(entries),
+        summarise(entries),
+        publications=publications_of(new.pages, old.pages),
+    )
 
 
 def filter_documents(changeset: ChangeSet, text: str) -> ChangeSet:
-    """Keep the entries whose title or url contains `text` (case-insensitive); recount."""
+    """Keep the entries (and tracked pages) whose title or url contains `text`; recount."""
     needle = text.casefold()
-    kept = tuple(
-        entry
-        for entry in changeset.documents
-        if needle in entry.title.casefold() or needle in entry.url.casefold()
+
+    def wanted(title: str, url: str) -> bool:
+        return needle in title.casefold() or needle in url.casefold()
+
+    kept = tuple(entry for entry in changeset.documents if wanted(entry.title, entry.url))
+    return replace(
+        changeset,
+        documents=kept,
+        summary=summarise(kept),
+        tracked=tuple(page for page in changeset.tracked if wanted(page.title, page.url)),
     )
-    return ChangeSet(changeset.from_ref, changeset.to_ref, kept, summarise(kept))

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Final
 
 from changes.changeset import ChangeSet
+
+# The title of a report when nothing names the tracked publications (nothing stored yet).
+FALLBACK_TITLE: Final = "GOV.UK guidance"
+
+
+def join_titles(titles: Sequence[str]) -> str:
+    """Return "A", "A and B" or "A, B and C" (distinct titles, in order); "" for none."""
+    distinct = list(dict.fromkeys(t for t in titles if t))
+    if len(distinct) <= 1:
+        return "".join(distinct)
+    return f"{', '.join(distinct[:-1])} and {distinct[-1]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,14 +32,25 @@ class Problem:
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    """Everything a report format needs: the changes of a range and its last run's problems."""
+    """Everything a report format needs: the changes of a range and its last run's problems.
+
+    `title` names what is tracked (the feed's title): left empty, it is the stored titles of the
+    changeset's publications, or FALLBACK_TITLE when none is stored. `link` is the report's page
+    on the published site (`[site] base_url`), which the Atom entry links to.
+    """
 
     changeset: ChangeSet
-    title: str = "UK life sciences support"  # the publication's title, for subject lines
+    title: str = ""
     problems: tuple[Problem, ...] = ()
     generated_at: datetime | None = None
     organisation_count: int | None = None  # organisations in the TO state (said by a baseline)
     page_count: int | None = None  # pages in the TO state
+    link: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.title:
+            titles = [p.title for p in self.changeset.publications]
+            object.__setattr__(self, "title", join_titles(titles) or FALLBACK_TITLE)
 
 
 @dataclass(frozen=True, slots=True)

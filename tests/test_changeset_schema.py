@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from jsonschema import Draft202012Validator
 
 from changes import ChangeSet, State, changeset_schema, changeset_to_dict, diff
+from scraper.page import HtmlDocument
 from tests.golden import GOLDEN_DIR
 from tests.pages import OLD_AT
 from tests.test_diff import CASES, GOLDEN_CASES, site, states
@@ -29,6 +31,14 @@ def test_the_schema_is_a_valid_draft_2020_12_schema() -> None:
     Draft202012Validator.check_schema(schema)
 
 
+def _silently_edited() -> State:
+    """Run 13 with a document changed and no new change note."""
+    old = site(12)
+    document = next(p for p in old.pages.values() if isinstance(p, HtmlDocument))
+    edited = replace(document, organisations=document.organisations[1:])
+    return replace(old, run=13, pages={**old.pages, document.url: edited})
+
+
 def _outputs() -> dict[str, ChangeSet]:
     outputs = {case.id: diff(case.old, case.new) for case in CASES}
     outputs.update({f"{c.id}+text_diff": diff(c.old, c.new, with_text_diff=True) for c in CASES})
@@ -37,6 +47,8 @@ def _outputs() -> dict[str, ChangeSet]:
     outputs["baseline"] = diff(None, site(13))
     outputs["baseline_from_empty"] = diff(State(12, OLD_AT, {}), site(13))
     outputs["no_runs"] = diff(State(None, None, site(12).pages), State(None, None, {}))
+    unread = replace(_silently_edited(), checked_publications=frozenset())
+    outputs["silent_change_unknown"] = diff(site(12), unread)
     return outputs
 
 
@@ -101,6 +113,12 @@ def test_the_realistic_document_is_valid_before_it_is_broken(
     validator: Draft202012Validator,
 ) -> None:
     validator.validate(_realistic())
+
+
+def test_an_unknown_silent_change_is_null_and_valid(validator: Draft202012Validator) -> None:
+    document = changeset_to_dict(OUTPUTS["silent_change_unknown"])
+    assert [d.get("silent_change", "-") for d in document["documents"]] == [None]
+    validator.validate(document)
 
 
 @pytest.mark.parametrize("name", sorted(WRONG))

@@ -27,6 +27,7 @@ from changes import (
     match_organisations,
     normalise_name,
 )
+from changes.inventory import TrackedDocument, TrackedPublication, TrackedStage
 from scraper.page import Attachment, HtmlDocument, Organisation, UpdateEntry
 from tests.golden import assert_golden
 from tests.pages import (
@@ -832,7 +833,8 @@ def test_unlike_names_with_new_urls_are_a_removal_and_an_addition() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_diff_gives_the_exact_changeset(case: Case) -> None:
-    assert diff(case.old, case.new) == case.expected
+    # The publications a ChangeSet carries (for titles) have tests of their own below.
+    assert replace(diff(case.old, case.new), publications=()) == case.expected
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
@@ -857,20 +859,104 @@ def _recount(changes: ChangeSet) -> Summary:
         organisations_removed=removed,
         organisations_changed=changed,
         updates_added=notes,
-        silent_changes=len([d for d in changes.documents if d.silent_change]),
+        silent_changes=len([d for d in changes.documents if d.silent_change is True]),
     )
 
 
-def test_no_earlier_state_is_a_baseline() -> None:
-    changes = diff(None, site(13))
-    assert changes == ChangeSet(from_ref=None, to_ref=NEW_REF)
+TRACKED_SITE = (
+    TrackedDocument(
+        f"{PUBLICATION_URL}/experimental-medicine-and-clinical-trials",
+        EXPERIMENTAL,
+        "html_document",
+        (
+            TrackedStage(
+                "Discovery and deep research",
+                (
+                    "Association of Medical Research Charities (AMRC)",
+                    "Cancer Research UK Commercial Partnerships",
+                    "Clinical Practice Research Datalink (CPRD)",
+                    NIHR,
+                ),
+            ),
+            TrackedStage(DELIVERY, (NIHR, "Academic Health Science Networks (AHSNs)")),
+        ),
+    ),
+    TrackedDocument(
+        trade().url,
+        TRADE,
+        "html_document",
+        (
+            TrackedStage(
+                "Trade organisations",
+                (
+                    "Association of the British Pharmaceutical Industry (ABPI)",
+                    "BioIndustry Association (BIA)",
+                ),
+            ),
+            TrackedStage("Membership associations", ("One Nucleus", "MediWales")),
+            TrackedStage("Clusters", ("MedCity", "Life Sciences Hub Wales")),
+            TrackedStage("Research and innovation networks", ("Medicines Discovery Catapult",)),
+        ),
+    ),
+    TrackedDocument(
+        "https://assets.publishing.service.gov.uk/media/print-version.pdf",
+        "Print version",
+        "attachment",
+        attributes=("PDF", "1.2 MB", "12 pages"),
+    ),
+)
+
+
+def _tracked_site(run: int) -> State:
+    return site(run, [experimental(), trade(), make_attachment("Print version")])
+
+
+def test_no_earlier_state_is_a_baseline_listing_what_is_tracked() -> None:
+    changes = diff(None, _tracked_site(13))
+    listed = tuple(d.url for d in TRACKED_SITE)
+    assert changes == ChangeSet(
+        from_ref=None,
+        to_ref=NEW_REF,
+        publications=(TrackedPublication(PUBLICATION_URL, "UK life sciences support", listed),),
+        tracked=TRACKED_SITE,
+    )
     assert changes.is_baseline
     assert changes.summary.is_empty
+    assert changeset_to_dict(changes)["documents"] == []
 
 
 def test_an_earlier_state_without_pages_is_a_baseline_too() -> None:
-    changes = diff(State(run=12, at=OLD_AT, pages={}), site(13))
-    assert changes == ChangeSet(from_ref=OLD_REF, to_ref=NEW_REF)
+    changes = diff(State(run=12, at=OLD_AT, pages={}), _tracked_site(13))
+    assert (changes.from_ref, changes.documents, changes.tracked) == (OLD_REF, (), TRACKED_SITE)
+
+
+def test_a_baseline_lists_each_page_once_in_documents_list_order() -> None:
+    medtech = make_document("Medical technology", [make_organisation("NHS Supply Chain")])
+    other = make_publication(
+        [medtech, experimental()], url="https://www.gov.uk/government/publications/medtech"
+    )
+    state = make_state(
+        13,
+        [make_publication([trade(), experimental()]), other, *[trade(), experimental(), medtech]],
+    )
+    tracked = diff(None, state).tracked
+    assert [d.title for d in tracked] == ["Medical technology", EXPERIMENTAL, TRADE]
+    assert [d.organisation_count for d in tracked] == [1, 6, 7]
+
+
+def test_publications_carry_their_newest_titles_and_every_listed_document() -> None:
+    renamed = make_publication([trade()], title="UK life sciences support organisations")
+    old = site(12)
+    new = make_state(13, [renamed, trade()])
+    changes = diff(old, new)
+    assert changes.publications == (
+        TrackedPublication(
+            PUBLICATION_URL,
+            "UK life sciences support organisations",
+            (trade().url, experimental().url),  # the removed document still names its publication
+        ),
+    )
+    assert [d.status for d in changes.documents] == ["changed", "removed"]
 
 
 def test_entries_follow_the_documents_list_then_other_pages_by_url() -> None:
@@ -1172,3 +1258,60 @@ def test_summary_counts_equal_the_lengths_of_the_lists(old: State, new: State) -
             assert isinstance(after, HtmlDocument)
             kept = len(before.organisations) - len(item.organisations.removed)
             assert kept == len(after.organisations) - len(item.organisations.added)
+
+
+# --- honest silent-change flags: unknown when unread, cleared by a note published late ---------
+
+SILENT_EDIT = experimental(
+    edit(EXPERIMENTAL_ORGANISATIONS, NIHR, 0, description="NIHR funds research in the NHS.")
+)
+LATE_NOTE = UpdateEntry("2021-12-01", "Updated the description of NIHR.")
+
+
+def _silent_flags(
+    *,
+    checked: frozenset[str] | None = None,
+    newest: tuple[UpdateEntry, ...] | None = None,
+    note: bool = False,
+) -> list[bool | None]:
+    new = replace(site(13, [SILENT_EDIT, trade()], note=note), checked_publications=checked)
+    notes = None if newest is None else {PUBLICATION_URL: newest}
+    changes = diff(site(12), new, newest_notes=notes)
+    return [d.silent_change for d in changes.documents if d.kind == "html_document"]
+
+
+def test_a_change_is_silent_only_when_its_publication_was_read_in_the_to_run() -> None:
+    assert _silent_flags(checked=frozenset({PUBLICATION_URL})) == [True]
+    assert _silent_flags(checked=None) == [True]  # not a stored run: every publication counts
+    assert _silent_flags(checked=frozenset()) == [None]  # its fetch failed: unknown
+    assert _silent_flags(checked=frozenset(), note=True) == [False]  # a note seen still clears
+
+
+def test_an_unknown_flag_is_null_in_json_and_not_counted_as_silent() -> None:
+    new = replace(site(13, [SILENT_EDIT, trade()]), checked_publications=frozenset())
+    changes = diff(site(12), new)
+    entry_ = changeset_to_dict(changes)["documents"][0]
+    assert (entry_["url"], entry_["silent_change"]) == (SILENT_EDIT.url, None)
+    assert changes.summary == Summary(documents_changed=1, organisations_changed=1)
+
+
+@pytest.mark.parametrize(
+    ("newest", "expected"),
+    [
+        ((LATE_NOTE, NOTE_2018, FIRST_NOTE), False),  # dated the TO run's day: explains it
+        ((UpdateEntry("2021-11-20", "Edited NIHR."), NOTE_2018, FIRST_NOTE), False),  # FROM's day
+        ((UpdateEntry("2021-12-02", "A later edit."), NOTE_2018, FIRST_NOTE), True),  # after TO
+        ((UpdateEntry("2021-11-19", "An older edit."), NOTE_2018, FIRST_NOTE), True),  # before FROM
+        ((NOTE_2018, FIRST_NOTE), True),  # no note the FROM state did not have
+        ((), True),
+    ],
+    ids=["to_day", "from_day", "after_to", "before_from", "none_new", "no_notes"],
+)
+def test_a_note_published_late_clears_the_flag_when_dated_within_the_range(
+    newest: tuple[UpdateEntry, ...], expected: bool
+) -> None:
+    assert _silent_flags(newest=newest) == [expected]
+
+
+def test_a_note_published_late_also_settles_an_unknown_flag() -> None:
+    assert _silent_flags(checked=frozenset(), newest=(LATE_NOTE, NOTE_2018, FIRST_NOTE)) == [False]

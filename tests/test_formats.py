@@ -1,15 +1,15 @@
 """Report formats: the contract every format keeps, golden files, escaping, wording and the feed.
 
-Golden files live in tests/golden/reports/<case>.<ext>; rewrite them with UPDATE_GOLDEN=1 and read
-the diff in review.
+Golden files live in tests/golden/reports/<case>.<ext>; rewrite them with `--update-golden` (or
+UPDATE_GOLDEN=1) and read the diff in review.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,13 +31,16 @@ from changes.changeset import (
     UpdateChanges,
     changeset_to_dict,
 )
+from changes.inventory import TrackedDocument, TrackedPublication, TrackedStage
+from changes.worddiff import Segment
 from reports import FORMATS, Report, UnknownFormatError, get_format, render, render_feed
 from reports.formats import wording
-from reports.formats.atom import entry_id
-from reports.formats.markdown import escape_markdown, fenced
+from reports.formats.atom import entry_id, entry_links
+from reports.formats.markdown import escape_markdown, fenced, markdown_words
 from reports.formats.text import render_text
 from reports.model import Problem
 from scraper.page import Organisation, UpdateEntry
+from tests.golden import updating
 
 GOLDEN = Path(__file__).parent / "golden" / "reports"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -51,6 +54,14 @@ TRADE_TITLE = (
     "innovation networks"
 )
 MEDICINE = f"{PUBLICATION}/experimental-medicine-and-clinical-trials"
+GENOMICS = f"{PUBLICATION}/genomics-and-data"
+LEAFLET = "https://assets.publishing.service.gov.uk/media/uk-life-sciences-support.pdf"
+# The publication as diff() attaches it to every ChangeSet: its stored title and Documents list.
+PUBLICATIONS = (
+    TrackedPublication(
+        PUBLICATION, "UK life sciences support", (TRADE, MEDICINE, GENOMICS, LEAFLET)
+    ),
+)
 WALES_NOTE = f"Updated information for Life Sciences Hub Wales in document {TRADE_TITLE}."
 SCRIPT = "<script>alert(1)</script>"
 
@@ -113,6 +124,7 @@ def december_2021() -> Report:
             trade,
         ),
         Summary(documents_changed=1, organisations_changed=1, updates_added=1),
+        publications=PUBLICATIONS,
     )
     return Report(changeset, generated_at=at("2021-12-01T07:02:10"))
 
@@ -179,7 +191,7 @@ def reorganisation() -> Report:
         counted=True,
     )
     genomics = DocumentChange(
-        f"{PUBLICATION}/genomics-and-data",
+        GENOMICS,
         "Genomics and health data",
         "html_document",
         "added",
@@ -200,7 +212,7 @@ def reorganisation() -> Report:
         counted=True,
     )
     leaflet = DocumentChange(
-        "https://assets.publishing.service.gov.uk/media/uk-life-sciences-support.pdf",
+        LEAFLET,
         "UK life sciences support (print version)",
         "attachment",
         "removed",
@@ -217,6 +229,7 @@ def reorganisation() -> Report:
             organisations_changed=4,
             silent_changes=2,
         ),
+        publications=PUBLICATIONS,
     )
     problems = (
         Problem(
@@ -229,22 +242,124 @@ def reorganisation() -> Report:
 
 
 def baseline() -> Report:
-    """A first run: nothing to compare with; one document could not be fetched."""
-    changeset = ChangeSet(None, StateRef(1, at("2025-01-06T07:00:00")))
+    """A first run: nothing to compare with, what is tracked listed; one document not fetched."""
+    tracked = (
+        TrackedDocument(
+            TRADE,
+            TRADE_TITLE,
+            "html_document",
+            (
+                TrackedStage("Trade organisations", ("ABPI", "BioIndustry Association (BIA)")),
+                TrackedStage("Clusters", ("MedCity", "Life Sciences Hub Wales", "Bionow")),
+            ),
+        ),
+        TrackedDocument(
+            MEDICINE,
+            "Experimental medicine and clinical trials",
+            "html_document",
+            (
+                TrackedStage(
+                    "Discovery and deep research",
+                    ("Cancer Research UK Commercial Partnerships", "Genomics England"),
+                ),
+                TrackedStage("Delivery, supplying the NHS and patients", ("NIHR",)),
+            ),
+        ),
+        TrackedDocument(
+            LEAFLET,
+            "UK life sciences support (print version)",
+            "attachment",
+            attributes=("PDF", "1.2 MB", "12 pages"),
+        ),
+    )
+    changeset = ChangeSet(
+        None, StateRef(1, at("2025-01-06T07:00:00")), publications=PUBLICATIONS, tracked=tracked
+    )
     problem = Problem(f"{PUBLICATION}/medicines-manufacturing", "error", "HTTP 503 after 3 retries")
     return Report(changeset, problems=(problem,), generated_at=at("2025-01-06T07:00:41"))
+
+
+MEDTECH_PUBLICATION = "https://www.gov.uk/government/publications/medical-technology-support"
+MEDTECH = f"{MEDTECH_PUBLICATION}/medtech-innovation-networks"
+
+
+def two_publications() -> Report:
+    """Two tracked publications; only the second changed, and it could not be re-read.
+
+    Its Details paragraph was edited (a long field: shown word by word) and one of its documents
+    changed while the publication itself failed to load in the TO run: the change note is unknown.
+    The report has a page on the published site.
+    """
+    publications = (
+        TrackedPublication(MEDTECH_PUBLICATION, "Medical technology support", (MEDTECH,)),
+        *PUBLICATIONS,
+    )
+    details_before = (
+        "This guidance lists the networks that help medical technology companies reach the NHS. "
+        "It is reviewed every year by the Office for Life Sciences."
+    )
+    details_after = (
+        "This guidance lists the networks that help medical technology and diagnostics companies "
+        "reach the NHS. It is reviewed every year by the Office for Life Sciences."
+    )
+    medtech_publication = DocumentChange(
+        MEDTECH_PUBLICATION,
+        "Medical technology support",
+        "publication",
+        "changed",
+        metadata={"details_text": (details_before, details_after)},
+        updates=UpdateChanges(),
+    )
+    network = changed(
+        "Health Innovation Manchester",
+        "Delivery, supplying the NHS and patients",
+        description=(
+            "Health Innovation Manchester joins up research, industry and the NHS in Greater "
+            "Manchester to adopt proven innovations faster.",
+            "Health Innovation Manchester joins up research, industry, social care and the NHS "
+            "in Greater Manchester to adopt proven innovations faster across the city region.",
+        ),
+    )
+    medtech = DocumentChange(
+        MEDTECH,
+        "MedTech innovation networks",
+        "html_document",
+        "changed",
+        organisations=OrganisationChanges(changed=(network,)),
+        silent_change=None,
+        counted=True,
+    )
+    changeset = ChangeSet(
+        StateRef(7, at("2025-02-03T07:00:00")),
+        StateRef(8, at("2025-02-04T07:00:00")),
+        (medtech_publication, medtech),
+        Summary(documents_changed=1, organisations_changed=1),
+        publications=publications,
+    )
+    problem = Problem(MEDTECH_PUBLICATION, "error", "HTTP 503 after 3 retries")
+    return Report(
+        changeset,
+        problems=(problem,),
+        generated_at=at("2025-02-04T07:01:30"),
+        link="https://tracker.example.org/site/changes/8.html",
+    )
 
 
 CASES: dict[str, Callable[[], Report]] = {
     "december-2021": december_2021,
     "reorganisation": reorganisation,
     "baseline": baseline,
+    "two-publications": two_publications,
 }
 
 
 def empty() -> Report:
     return Report(
-        ChangeSet(StateRef(5, at("2025-01-07T07:00:00")), StateRef(6, at("2025-01-08T07:00:00")))
+        ChangeSet(
+            StateRef(5, at("2025-01-07T07:00:00")),
+            StateRef(6, at("2025-01-08T07:00:00")),
+            publications=PUBLICATIONS,
+        )
     )
 
 
@@ -357,7 +472,7 @@ class TestFormatContract:
 def test_golden(case: str, name: str) -> None:
     rendered = render(CASES[case](), name)
     path = GOLDEN / f"{case}.{rendered.extension}"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
+    if updating():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(rendered.body, encoding="utf-8")
     assert rendered.body == path.read_text(encoding="utf-8")
@@ -397,13 +512,16 @@ def test_markdown_page_text_cannot_inject_html_or_break_lists() -> None:
     for name in names:
         tokens = MarkdownIt("commonmark").parse(render(every_kind(name), "markdown").body)
         kinds = {token.type for token in tokens}
-        assert not kinds & {
+        inline = [c for t in tokens if t.type == "inline" for c in t.children or []]
+        assert not (kinds | {c.type for c in inline}) & {
             "html_inline",
             "html_block",
             "em_open",
-            "strong_open",
             "ordered_list_open",
         }
+        # Bold only where we mark inserted words: the description change ("was" -> "is").
+        strong = [i for i, c in enumerate(inline) if c.type == "strong_open"]
+        assert [inline[i + 1].content for i in strong] == ["is"]
         assert [t.tag for t in tokens if t.type == "heading_open"] == ["h1", "h2", "h2", "h2"]
         items = [t for t in tokens if t.type == "list_item_open" and t.level == 1]
         assert len(items) == 11  # 1 note, 9 lines of the document, 1 problem: none split or merged
@@ -556,7 +674,9 @@ def test_other_sentences() -> None:
 
 
 def _subject(summary: Summary, *documents: DocumentChange) -> str:
-    changeset = ChangeSet(StateRef(1, None), StateRef(2, None), documents, summary)
+    changeset = ChangeSet(
+        StateRef(1, None), StateRef(2, None), documents, summary, publications=PUBLICATIONS
+    )
     return wording.subject_line(Report(changeset))
 
 
@@ -589,8 +709,8 @@ def test_subject_lines() -> None:
     assert _subject(Summary(documents_changed=1, silent_changes=1), doc) == (
         f"{title}: 1 document changed, no change note"
     )
-    first = ChangeSet(None, StateRef(1, None))
-    assert wording.subject_line(Report(first)) == f"{title}: baseline (first snapshot)"
+    first = ChangeSet(None, StateRef(1, None), publications=PUBLICATIONS)
+    assert wording.subject_line(Report(first)) == f"{title}: baseline: 0 organisations in 1 page"
     counted = Report(first, organisation_count=42, page_count=8)
     assert wording.subject_line(counted) == f"{title}: baseline: 42 organisations in 8 pages"
     assert (
@@ -609,3 +729,165 @@ def test_markdown_escape_renders_page_text_literally(text: str) -> None:
     markdown = MarkdownIt("commonmark")
     assert markdown.render(f"- {escape_markdown(text)}") == f"<ul>\n{item}</ul>\n"
     assert markdown.render(f"## {escape_markdown(text)}") == f"<h2>{expected}</h2>\n"
+
+
+# --- word-level changes in each format ------------------------------------------------------
+
+REDESCRIBED = changed(
+    "Clinical Practice Research Datalink (CPRD)",
+    "Discovery and deep research",
+    description=(
+        "CPRD is supported by the Department of Health and Social Care. It has provided "
+        "anonymised primary care records for over 30 years.",
+        "CPRD is supported by the Department of Health and Social Care. It now covers devices. "
+        "It has provided anonymised primary care records for over 30 years.",
+    ),
+)
+
+
+def redescribed(change: OrganisationChange = REDESCRIBED) -> Report:
+    """One organisation re-described: a sentence added in the middle of a long description."""
+    document = DocumentChange(
+        MEDICINE,
+        "Experimental medicine and clinical trials",
+        "html_document",
+        "changed",
+        organisations=OrganisationChanges(changed=(change,)),
+        counted=True,
+    )
+    changeset = ChangeSet(
+        StateRef(1, at("2025-01-01T07:00:00")),
+        StateRef(2, at("2025-01-02T07:00:00")),
+        (document,),
+        Summary(documents_changed=1, organisations_changed=1),
+        publications=PUBLICATIONS,
+    )
+    return Report(changeset)
+
+
+def test_text_shows_the_changed_words_in_brackets_and_colour_only_on_a_terminal() -> None:
+    plain = render_text(redescribed())
+    assert (
+        "      … Health and Social Care. {+It now covers devices.+} It has provided"
+        " anonymised …\n" in plain
+    )
+    assert "Before:" not in plain
+    coloured = render_text(redescribed(), color=True)
+    assert "\x1b[32m{+It now covers devices.+}\x1b[0m" in coloured
+    deleted = render_text(redescribed(replace(REDESCRIBED, changes={"description": ("a b", "a")})))
+    assert "      a [-b-]\n" in deleted
+
+
+def test_markdown_marks_inserted_words_bold_and_deleted_ones_struck_through() -> None:
+    swapped = replace(REDESCRIBED, changes={"description": ("It has data.", "It had *data*.")})
+    body = render(redescribed(swapped), "markdown").body
+    assert "  - It ~~has data.~~ **had \\*data\\*.**\n" in body
+    html = MarkdownIt("commonmark").enable("strikethrough").render(body)
+    assert "It <s>has data.</s> <strong>had *data*.</strong>" in html
+
+
+def test_html_marks_inserted_and_deleted_words_and_escapes_them() -> None:
+    swapped = replace(REDESCRIBED, changes={"description": ("Old <b>", f"New {SCRIPT}")})
+    soup = BeautifulSoup(render(redescribed(swapped), "html").body, "html.parser")
+    assert [tag.get_text() for tag in soup.find_all("del")] == ["Old <b>"]
+    assert [tag.get_text() for tag in soup.find_all("ins")] == [f"New {SCRIPT}"]
+    assert soup.find("script") is None
+    assert soup.find("b") is None
+    body = render(redescribed(), "html").body
+    assert ">It now covers devices.</ins> It has provided anonymised …</li>" in body
+
+
+segment_text = st.text(alphabet=st.sampled_from("ab1.)#=+-*_`[]()<>!&|~\\é"), min_size=1)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["same", "inserted", "deleted"]), segment_text)))
+def test_markdown_words_render_each_segment_literally_in_its_own_markup(
+    parts: list[tuple[str, str]],
+) -> None:
+    segments = tuple(Segment(kind, text) for kind, text in parts if text.split())  # type: ignore[arg-type]
+    segments = tuple(Segment(s.kind, " ".join(s.text.split())) for s in segments)
+    tokens = MarkdownIt("commonmark").enable("strikethrough").parseInline(markdown_words(segments))
+    children = tokens[0].children or [] if tokens else []
+    seen: list[tuple[str, str]] = []
+    state = "same"
+    for child in children:
+        if child.type in ("strong_open", "s_open"):
+            state = "inserted" if child.type == "strong_open" else "deleted"
+        elif child.type in ("strong_close", "s_close"):
+            state = "same"
+        elif child.type == "text" and child.content.strip():
+            seen.append((state, child.content))
+    assert [kind for kind, _ in seen if kind != "same"] == [
+        s.kind for s in segments if s.kind != "same"
+    ]
+    assert " ".join(text.strip() for _, text in seen) == " ".join(s.text for s in segments)
+
+
+# --- the baseline lists what is tracked -----------------------------------------------------
+
+
+def test_baseline_names_organisations_in_html_and_markdown_and_counts_them_in_text() -> None:
+    text = render(baseline(), "text").body
+    assert "  * Experimental medicine and clinical trials: 3 organisations\n" in text
+    assert "      Discovery and deep research: 2\n" in text
+    assert "Genomics England" not in text  # counts per stage only, a terminal screen stays short
+    markdown = render(baseline(), "markdown").body
+    assert (
+        "  - Discovery and deep research (2): Cancer Research UK Commercial Partnerships;"
+        " Genomics England\n" in markdown
+    )
+    soup = BeautifulSoup(render(baseline(), "html").body, "html.parser")
+    details = soup.find_all("details")
+    assert [d.find("summary").get_text() for d in details] == ["Organisation names"] * 2  # type: ignore[union-attr]
+    assert "Genomics England" in details[1].get_text()
+    assert "UK life sciences support (print version) (PDF, 1.2 MB, 12 pages)" in soup.get_text()
+
+
+# --- titles come from the stored publications ------------------------------------------------
+
+
+def test_titles_come_from_the_changeset_and_fall_back_to_neutral_wording() -> None:
+    assert december_2021().title == "UK life sciences support"
+    assert two_publications().title == "Medical technology support and UK life sciences support"
+    # With several publications, the subject names the one whose pages changed.
+    assert wording.subject_line(two_publications()).startswith("Medical technology support: ")
+    nothing_stored = Report(ChangeSet(None, StateRef(1, None)))
+    assert nothing_stored.title == "GOV.UK guidance"
+    assert wording.subject_line(nothing_stored) == "GOV.UK guidance: baseline (first snapshot)"
+    assert Report(december_2021().changeset, title="Chosen").title == "Chosen"
+
+
+def test_a_change_whose_publication_was_not_read_says_so_in_words() -> None:
+    report = two_publications()
+    assert wording.subject_line(report).endswith(", change note not checked")
+    text = render(report, "text").body
+    assert "  ! Changed; the publication could not be checked for a change note\n" in text
+    assert "without a change note" not in text
+    assert json.loads(render(report, "json").body)["documents"][1]["silent_change"] is None
+
+
+# --- Atom entries link to the publication, and to the site page when there is one -------------
+
+
+def test_atom_entries_link_to_the_publication_and_the_site_page() -> None:
+    feed = feedparser.parse(
+        render_feed(
+            [december_2021(), two_publications()],
+            feed_id="urn:lifesci-tracker:test",
+            title="Tracked",
+            updated=at("2025-03-04T08:00:00"),
+        )
+    )
+    assert feed.bozo == 0
+    site_entry, govuk_entry = feed.entries
+    assert [(link.rel, link.href) for link in site_entry.links] == [
+        ("alternate", "https://tracker.example.org/site/changes/8.html"),
+        ("related", MEDTECH_PUBLICATION),
+    ]
+    assert [(link.rel, link.href) for link in govuk_entry.links] == [("alternate", PUBLICATION)]
+    assert govuk_entry.link == PUBLICATION
+
+
+def test_atom_links_only_web_urls() -> None:
+    report = replace(december_2021(), link="javascript:alert(1)")
+    assert [link["href"] for link in entry_links(report)] == [PUBLICATION]

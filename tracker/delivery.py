@@ -27,6 +27,7 @@ from reports.model import Problem, RenderedReport, Report
 from storage import outbox, queries
 from storage.tables import PROBLEM_OUTCOMES, Delivery, Run
 from tracker.config import Config, EmailConfig
+from tracker.links import site_page_url
 from tracker.states import changes_for_run, count_stored
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,9 @@ def problems_of_run(session: Session, run_id: int) -> tuple[Problem, ...]:
     )
 
 
-def report_for_run(session: Session, run: Run, *, title: str, now: datetime) -> Report:
+def report_for_run(
+    session: Session, run: Run, *, title: str, now: datetime, base_url: str = ""
+) -> Report:
     """Build the report of what `run` found (against the previous finished run)."""
     changeset, state = changes_for_run(session, run)
     organisations, _ = count_stored(state.pages)
@@ -61,17 +64,20 @@ def report_for_run(session: Session, run: Run, *, title: str, now: datetime) -> 
         generated_at=now,
         organisation_count=organisations,
         page_count=len(state.pages),
+        link=site_page_url(base_url, run.id),
     )
 
 
-def _feed(session: Session, *, title: str, now: datetime) -> str:
+def _feed(session: Session, *, title: str, now: datetime, base_url: str) -> str:
     runs = session.scalars(
         select(Run)
         .where(Run.status.in_(queries.FINISHED), Run.has_changes.is_(True))
         .order_by(Run.id.desc())
         .limit(FEED_ENTRIES)
     )
-    entries = [report_for_run(session, run, title=title, now=now) for run in runs]
+    entries = [
+        report_for_run(session, run, title=title, now=now, base_url=base_url) for run in runs
+    ]
     return render_feed(entries, feed_id=feed_id_for(title), title=title, updated=now)
 
 
@@ -100,7 +106,7 @@ def plan_deliveries(
         for name in formats or config.reports.formats:
             if name == "atom":
                 subject = render(report, "atom").subject
-                payload = _feed(session, title=report.title, now=now)
+                payload = _feed(session, title=report.title, now=now, base_url=config.site.base_url)
             else:
                 rendered = render(report, name)
                 subject, payload = rendered.subject, rendered.body

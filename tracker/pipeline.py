@@ -35,7 +35,8 @@ from tracker.delivery import (
     send_due,
 )
 from tracker.guard import anomaly_reason
-from tracker.states import run_changes
+from tracker.links import site_page_url
+from tracker.states import refresh_explained_runs, run_changes
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -43,7 +44,6 @@ Clock = Callable[[], datetime]
 # load and fingerprint the same stored body every run. Bounded; cleared when full.
 _STORED_FINGERPRINTS: dict[str, str] = {}
 _MAX_STORED_FINGERPRINTS = 20_000
-DEFAULT_TITLE = "UK life sciences support"
 
 
 def utc_now() -> datetime:
@@ -71,7 +71,7 @@ class RunResult:
     changeset: ChangeSet
     organisations_stored: int
     updates_stored: int
-    title: str = "UK life sciences support"
+    title: str = ""  # the tracked publications' stored titles (reports.model.Report.title)
     stale_runs_failed: tuple[int, ...] = field(default=())
     deliveries: SendStats = field(default_factory=SendStats)
 
@@ -449,6 +449,7 @@ def run_once(
             found = run_changes(session, run)
             changeset, organisations, updates = found.changeset, found.organisations, found.updates
             run.summary_json = json.dumps(summary_to_dict(changeset.summary))
+            refresh_explained_runs(session, run, changeset)
             run.organisations_stored, run.updates_stored = organisations, updates
             run.has_changes = changeset.has_changes
             session.flush()
@@ -458,11 +459,11 @@ def run_once(
                     config,
                     Report(
                         changeset=changeset,
-                        title=title or DEFAULT_TITLE,
                         problems=problems_of_run(session, run_id),
                         generated_at=clock(),
                         organisation_count=organisations,
                         page_count=found.page_count,
+                        link=site_page_url(config.site.base_url, run_id),
                     ),
                     run_id=run_id,
                     now=clock(),
@@ -479,7 +480,7 @@ def run_once(
         changeset=changeset,
         organisations_stored=organisations,
         updates_stored=updates,
-        title=title or DEFAULT_TITLE,
+        title=Report(changeset, title="" if changeset.publications else title).title,
         stale_runs_failed=tuple(stale),
         deliveries=stats,
     )

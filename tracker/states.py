@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
 from changes import diff, filter_documents
-from changes.changeset import ChangeSet, State
-from scraper.page import HtmlDocument, Page, Publication
+from changes.changeset import ChangeSet, State, summary_to_dict
+from scraper.page import HtmlDocument, Page, Publication, UpdateEntry
 from storage import queries
 from storage.errors import RefError
-from storage.tables import Run
+from storage.tables import PROBLEM_OUTCOMES, Run
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,40 @@ def load_state(session: Session, ref: str) -> ResolvedState:
     run = queries.resolve_ref(session, ref)
     stored = queries.state_at(session, run)
     return ResolvedState(run, State(run=stored.run_id, at=stored.started_at, pages=stored.pages))
+
+
+def checked_publications(session: Session, run: Run, pages: Mapping[str, Page]) -> frozenset[str]:
+    """Return the publications of `pages` that `run` fetched and read (no error, anomaly or gone).
+
+    Only for these does the run know whether a change note came with a change (DESIGN §8).
+    """
+    return frozenset(
+        url
+        for observation, url in queries.observations_for_run(session, run.id)
+        if observation.outcome not in PROBLEM_OUTCOMES and isinstance(pages.get(url), Publication)
+    )
+
+
+def newest_notes(session: Session) -> dict[str, tuple[UpdateEntry, ...]]:
+    """Return each publication's change notes as its newest stored version lists them.
+
+    `diff` reads them to clear the silent-change flag of a change whose note GOV.UK published a
+    run late, in every view of that change, however long after.
+    """
+    latest = queries.finished_runs(session, limit=1)
+    if not latest:
+        return {}
+    versions = queries.state_versions(session, latest[0])
+    wanted = [v.version_id for v in versions.values() if v.is_publication]
+    return {
+        page.url: page.updates
+        for page in queries.version_pages(session, wanted).values()
+        if isinstance(page, Publication)
+    }
+
+
+def _checked(session: Session, run: Run, state: State) -> State:
+    return replace(state, checked_publications=checked_publications(session, run, state.pages))
 
 
 def diff_refs(
@@ -47,7 +83,12 @@ def diff_refs(
             old = None  # only one run stored: the default range is a baseline
         else:
             raise
-    changeset = diff(old, new.state, with_text_diff=with_text_diff)
+    changeset = diff(
+        old,
+        _checked(session, new.run, new.state),
+        with_text_diff=with_text_diff,
+        newest_notes=newest_notes(session),
+    )
     return filter_documents(changeset, document) if document else changeset
 
 
@@ -60,7 +101,7 @@ def changes_for_run(session: Session, run: Run) -> tuple[ChangeSet, State]:
         old = State(run=stored.run_id, at=stored.started_at, pages=stored.pages)
     stored_new = queries.state_at(session, run)
     new = State(run=stored_new.run_id, at=stored_new.started_at, pages=stored_new.pages)
-    return diff(old, new), new
+    return diff(old, _checked(session, run, new), newest_notes=newest_notes(session)), new
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +140,9 @@ def run_changes(session: Session, run: Run) -> RunChanges:
         for page in (decoded[v.version_id] for v in new.values() if v.is_publication)
         if isinstance(page, Publication)
     )
-    if previous is None:
-        changeset = diff(None, State(run=run.id, at=run.started_at))
+    if previous is None:  # a baseline lists every live page: decode them all
+        decoded.update(queries.version_pages(session, {new[url].version_id for url in new_live}))
+        changeset = diff(None, State(run.id, run.started_at, _pages(new, new_live, decoded)))
         return RunChanges(changeset, organisations, updates, len(new_live))
     # Publications always stay: the diff reads every Documents list (owners, reading order).
     both = {
@@ -115,11 +157,43 @@ def run_changes(session: Session, run: Run) -> RunChanges:
         if state[url].version_id not in decoded
     }
     decoded.update(queries.version_pages(session, needed))
+    new_state = State(run.id, run.started_at, _pages(new, new_live - both, decoded))
     changeset = diff(
         State(previous.id, previous.started_at, _pages(old, old_live - both, decoded)),
-        State(run.id, run.started_at, _pages(new, new_live - both, decoded)),
+        _checked(session, run, new_state),
+        newest_notes=newest_notes(session),
     )
     return RunChanges(changeset, organisations, updates, len(new_live))
+
+
+def refresh_explained_runs(session: Session, run: Run, changeset: ChangeSet) -> list[int]:
+    """Rewrite the stored summaries of earlier runs that `run`'s new change notes explain.
+
+    A note that GOV.UK published a run late clears the silent-change flag of the change it
+    explains (`newest_notes`); `history` reads stored summaries, so those of the runs such a note
+    can explain (from the note's day on) are computed again. Returns the ids of runs rewritten.
+    """
+    dates = [
+        note.date
+        for entry in changeset.documents
+        if entry.kind == "publication" and entry.updates is not None
+        for note in entry.updates.added
+    ]
+    if not dates:
+        return []
+    refreshed: list[int] = []
+    for earlier in queries.finished_runs(session):  # newest first
+        # A UK day is at most an hour ahead of UTC: no earlier run can end after the note's day.
+        if (earlier.started_at + timedelta(hours=1)).date().isoformat() < min(dates):
+            break
+        stored = json.loads(earlier.summary_json) if earlier.summary_json else None
+        if earlier.id >= run.id or not stored or not stored.get("silent_changes"):
+            continue
+        summary = summary_to_dict(run_changes(session, earlier).changeset.summary)
+        if summary != stored:
+            earlier.summary_json = json.dumps(summary)
+            refreshed.append(earlier.id)
+    return refreshed
 
 
 def _differs(other: queries.StateVersion | None, version: queries.StateVersion) -> bool:

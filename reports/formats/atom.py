@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 
 from reports.formats.base import rendered
-from reports.formats.html import render_html_fragment
-from reports.formats.wording import clean, subject_line
+from reports.formats.html import is_web_url, render_html_fragment
+from reports.formats.wording import clean, concerned_publications, subject_line
 from reports.model import RenderedReport, Report
 
 GENERATOR: Final = "lifesci-tracker"
@@ -42,6 +42,41 @@ def entry_updated(report: Report) -> datetime:
     return _utc(moment)
 
 
+def entry_links(report: Report) -> list[dict[str, str]]:
+    """Return the entry's links: the report's site page (when published) and the publication.
+
+    The site page, when there is one, is the entry's `alternate` link and the publication on
+    GOV.UK a `related` one; otherwise the publication is the `alternate` link. Only http(s) URLs.
+    """
+    links: list[dict[str, str]] = []
+    if report.link and is_web_url(report.link):
+        links.append({"href": report.link, "rel": "alternate", "type": "text/html"})
+    for publication in concerned_publications(report.changeset):
+        if is_web_url(publication.url):
+            rel = "related" if links else "alternate"
+            link = {"href": publication.url, "rel": rel, "type": "text/html"}
+            links.append({**link, "title": clean(publication.title)})
+    return links
+
+
+class _EntryLinks:
+    """A feedgen entry extension that writes the entry's <link> elements with all attributes.
+
+    feedgen 1.0's own `entry.link()` writes only `href` (lkiesow/python-feedgen#135): every link
+    would read as `alternate`, and two would make the feed invalid.
+    """
+
+    def __init__(self) -> None:
+        self.links: list[dict[str, str]] = []
+
+    def extend_atom(self, entry: Any) -> Any:
+        from lxml import etree  # type: ignore[import-untyped]
+
+        for link in self.links:
+            etree.SubElement(entry, "link", link)
+        return entry
+
+
 def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
@@ -67,6 +102,8 @@ def render_feed(entries: Sequence[Report], *, feed_id: str, title: str, updated:
         entry.id(entry_id(feed_id, report))
         entry.title(subject_line(report))
         entry.updated(entry_updated(report))
+        entry.register_extension("lifesci_links", _EntryLinks, atom=True, rss=False)
+        entry.lifesci_links.links = entry_links(report)
         entry.content(render_html_fragment(report), type="html")
     xml: bytes = feed.atom_str(pretty=True)
     return xml.decode("utf-8")

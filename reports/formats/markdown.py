@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from changes.worddiff import Segment
 from reports.formats.base import rendered
 from reports.formats.outline import outline_report
 from reports.formats.wording import clean
@@ -46,6 +47,21 @@ def fenced(block: str, info: str = "") -> str:
     return f"{fence}{info}\n{block}\n{fence}"
 
 
+def markdown_words(segments: tuple[Segment, ...]) -> str:
+    """Return a word-level change inline: inserted words **bold**, deleted ones ~~struck~~.
+
+    Segments are joined by spaces, so each delimiter run has a space (or the line's end) on its
+    outer side and page text on its inner side, where CommonMark lets it open and close.
+    """
+    marks = {"inserted": "**", "deleted": "~~"}
+    parts: list[str] = []
+    for segment in segments:
+        text = segment.text if segment.kind == "elided" else escape_markdown(segment.text)
+        mark = marks.get(segment.kind, "")
+        parts.append(f"{mark}{text}{mark}")
+    return " ".join(parts)
+
+
 def render_markdown(report: Report) -> str:
     """Return the report as a CommonMark document."""
     outline = outline_report(report)
@@ -60,7 +76,14 @@ def render_markdown(report: Report) -> str:
             out.append(f"- {escape_markdown(line.text)}")
             if line.url:
                 out.append(f"  - {markdown_link(line.url)}")
+            if line.words:
+                out.append(f"  - {markdown_words(line.words)}")
             out += [f"  - {escape_markdown(detail)}" for detail in line.details]
+            for stage in line.stages:
+                names = "; ".join(stage.organisations)
+                out.append(
+                    f"  - {escape_markdown(f'{stage.stage} ({len(stage.organisations)}): {names}')}"
+                )
         if section.text_diff:
             out += ["", fenced(section.text_diff, "diff")]
     if outline.problems:

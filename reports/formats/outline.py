@@ -7,9 +7,11 @@ changes in the same order. Sentences come from `wording`; each format escapes th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
-from changes.changeset import DocumentChange, OrganisationChanges, UpdateChanges
+from changes.changeset import ChangeSet, DocumentChange, OrganisationChanges, UpdateChanges
+from changes.inventory import TrackedStage
+from changes.worddiff import Segment, word_diff
 from reports.formats import wording
 from reports.model import Problem, Report
 from scraper.page import PageKind
@@ -19,12 +21,18 @@ LineKind: TypeAlias = Literal["added", "removed", "changed", "info", "warning"]
 
 @dataclass(frozen=True, slots=True)
 class Line:
-    """One change in words, with the organisation's link and any detail lines under it."""
+    """One change in words, with the organisation's link and any detail lines under it.
+
+    `words` is the word-level change of a text (a description, a long field), shown before the
+    details; `stages` the organisations of a tracked document by stage (a baseline lists them).
+    """
 
     kind: LineKind
     text: str
     url: str | None = None  # the format decides whether it may become a link (http(s) only)
     details: tuple[str, ...] = ()
+    words: tuple[Segment, ...] = ()
+    stages: tuple[TrackedStage, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +53,7 @@ class Outline:
 
     subject: str
     range: str
-    intro: str | None  # "Baseline: ...", "No changes", or None when sections follow
+    intro: str | None  # "Baseline: ...", "No changes", or None when change sections follow
     counts: tuple[tuple[str, int], ...]  # the summary, labelled; empty for a baseline / no changes
     sections: tuple[Section, ...]
     problems: tuple[Problem, ...]
@@ -57,8 +65,10 @@ def outline_report(report: Report) -> Outline:
     changeset = report.changeset
     intro: str | None = None
     counts: tuple[tuple[str, int], ...] = ()
+    sections = tuple(outline_document(d) for d in changeset.documents)
     if changeset.is_baseline:
         intro = wording.baseline_sentence(report)
+        sections = outline_tracked(changeset)
     elif not changeset.has_changes:
         intro = wording.NO_CHANGES
     else:
@@ -71,13 +81,16 @@ def outline_report(report: Report) -> Outline:
             ("Change notes added", summary.updates_added),
             ("Changed without a change note", summary.silent_changes),
         )
+        unchecked = wording.unchecked_count(changeset)
+        if unchecked:
+            counts += (("Change note not checked", unchecked),)
     generated = report.generated_at
     return Outline(
         subject=wording.subject_line(report),
         range=wording.range_sentence(changeset),
         intro=intro,
         counts=counts,
-        sections=tuple(outline_document(d) for d in changeset.documents),
+        sections=sections,
         problems=tuple(
             Problem(wording.clean(p.url), wording.clean(p.outcome), wording.clean(p.reason))
             for p in report.problems
@@ -86,16 +99,42 @@ def outline_report(report: Report) -> Outline:
     )
 
 
+def outline_tracked(changeset: ChangeSet) -> tuple[Section, ...]:
+    """Return what a baseline tracks: per publication, its documents and their organisations."""
+    documents = {d.url: d for d in changeset.tracked}
+    sections: list[Section] = []
+    for publication in changeset.publications:
+        listed = [documents[url] for url in publication.documents if url in documents]
+        lines = tuple(
+            Line(
+                "info",
+                wording.tracked_sentence(document),
+                url=_clean_url(document.url),
+                stages=tuple(
+                    TrackedStage(
+                        wording.clean(stage.stage),
+                        tuple(wording.clean(name) for name in stage.organisations),
+                    )
+                    for stage in document.stages
+                ),
+            )
+            for document in listed
+        )
+        heading = wording.clean(publication.title) or wording.clean(publication.url)
+        url = wording.clean(publication.url)
+        sections.append(Section(heading, url, "publication", "tracked", lines))
+    return tuple(sections)
+
+
 def outline_document(document: DocumentChange) -> Section:
     """Return one changed page's lines: metadata, change notes, organisations, silent change."""
-    lines = [
-        Line("info", wording.capitalise(wording.metadata_sentence(key, old, new)))
-        for key, (old, new) in document.metadata.items()
-    ]
+    lines = [_metadata_line(key, old, new) for key, (old, new) in document.metadata.items()]
     lines += _update_lines(document.updates or UpdateChanges())
     lines += _organisation_lines(document.organisations or OrganisationChanges())
     if document.silent_change:
         lines.append(Line("warning", wording.capitalise(wording.SILENT_CHANGE)))
+    elif document.silent_change is None:
+        lines.append(Line("warning", wording.capitalise(wording.SILENT_UNKNOWN)))
     text_diff = wording.clean_block(document.text_diff) if document.text_diff else None
     return Section(
         heading=wording.document_heading(document),
@@ -105,6 +144,19 @@ def outline_document(document: DocumentChange) -> Section:
         lines=tuple(lines),
         text_diff=text_diff or None,
     )
+
+
+def _metadata_line(key: str, old: Any, new: Any) -> Line:
+    """A metadata change; a long text field also shows what changed in it, word by word."""
+    sentence = wording.capitalise(wording.metadata_sentence(key, old, new))
+    words: tuple[Segment, ...] = ()
+    if isinstance(old, str) and isinstance(new, str) and sentence.endswith(" changed"):
+        words = _word_diff(old, new)
+    return Line("info", sentence, words=words)
+
+
+def _word_diff(old: str, new: str) -> tuple[Segment, ...]:
+    return word_diff(wording.clean(old), wording.clean(new))
 
 
 def _update_lines(updates: UpdateChanges) -> list[Line]:
@@ -131,13 +183,17 @@ def _organisation_lines(organisations: OrganisationChanges) -> list[Line]:
     ]
     for change in organisations.changed:
         details: list[str] = []
+        words: tuple[Segment, ...] = ()
         if "description" in change.changes:
-            old, new = change.changes["description"]
-            details.append(f"Before: {wording.clean(str(old or '')) or '(none)'}")
-            details.append(f"After: {wording.clean(str(new or '')) or '(none)'}")
+            old, new = (str(text or "") for text in change.changes["description"])
+            words = _word_diff(old, new)
+            if not words:  # only its spacing changed: nothing to mark, so show both
+                details += [f"Before: {wording.clean(old) or '(none)'}"]
+                details += [f"After: {wording.clean(new) or '(none)'}"]
         if "links" in change.changes:
             details += wording.link_details(*change.changes["links"])
-        lines.append(Line("changed", wording.organisation_sentence(change), details=tuple(details)))
+        sentence = wording.organisation_sentence(change)
+        lines.append(Line("changed", sentence, details=tuple(details), words=words))
     return lines
 
 

@@ -6,6 +6,7 @@ from typing import Final
 
 import click
 
+from changes.worddiff import Segment
 from reports.formats.base import rendered
 from reports.formats.outline import Outline, outline_report
 from reports.formats.wording import clean
@@ -32,6 +33,19 @@ class _Styler:
         return line
 
 
+def render_words(segments: tuple[Segment, ...], style: _Styler) -> str:
+    """Return a word-level change as wdiff writes it: "… kept [-deleted-]{+inserted+} kept …"."""
+    parts: list[str] = []
+    for segment in segments:
+        if segment.kind == "deleted":
+            parts.append(style(f"[-{segment.text}-]", "red"))
+        elif segment.kind == "inserted":
+            parts.append(style(f"{{+{segment.text}+}}", "green"))
+        else:
+            parts.append(segment.text)
+    return " ".join(parts)
+
+
 def render_text(report: Report, color: bool = False) -> str:
     """Return the report as plain text, with ANSI colour when `color` is true."""
     return _lines(outline_report(report), _Styler(color))
@@ -48,7 +62,10 @@ def _lines(outline: Outline, style: _Styler) -> str:
             out.append("  " + style(f"{marker} {line.text}", _COLOURS.get(line.kind)))
             if line.url:
                 out.append("      " + clean(line.url))
+            if line.words:
+                out.append("      " + render_words(line.words, style))
             out += ["      " + detail for detail in line.details]
+            out += [f"      {stage.stage}: {len(stage.organisations)}" for stage in line.stages]
         if section.text_diff:
             out += ["", "  Text diff:"]
             out += ["    " + style.diff_line(text) for text in section.text_diff.split("\n")]

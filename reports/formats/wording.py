@@ -12,13 +12,15 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from changes.changeset import ChangeSet, DocumentChange, OrganisationChange, StateRef
-from reports.model import Report
+from changes.inventory import TrackedDocument, TrackedPublication
+from reports.model import Report, join_titles
 from scraper.page import Organisation, UpdateEntry
 
 SILENT_CHANGE: Final = "changed without a change note"
+# A counted change whose publication could not be fetched and read in the TO run: its change
+# note may be there, so it is not called silent (`silent_change` null in JSON).
+SILENT_UNKNOWN: Final = "changed; the publication could not be checked for a change note"
 NO_CHANGES: Final = "No changes"
-# Report fields the baseline sentence reads when the composition root provides them: the number
-# of organisations and of pages in the TO state. A baseline ChangeSet carries no counts (§8).
 
 _METADATA_LABELS: Final[dict[str, str]] = {
     "title": "Title",
@@ -60,10 +62,24 @@ def plural(count: int, noun: str, nouns: str | None = None) -> str:
 
 
 def baseline_counts(report: Report) -> tuple[int, int] | None:
-    """Return (organisations, pages) of the TO state when the report carries them, else None."""
-    if report.organisation_count is None or report.page_count is None:
+    """Return (organisations, pages) of the TO state: the report's counts, else the baseline's
+    list of what is tracked, else None."""
+    if report.organisation_count is not None and report.page_count is not None:
+        return report.organisation_count, report.page_count
+    changeset = report.changeset
+    if not changeset.publications:
         return None
-    return report.organisation_count, report.page_count
+    organisations = sum(d.organisation_count for d in changeset.tracked)
+    return organisations, len(changeset.publications) + len(changeset.tracked)
+
+
+def tracked_sentence(document: TrackedDocument) -> str:
+    """Return "TITLE: 23 organisations", or "TITLE (PDF, 1.2 MB)" for an attachment."""
+    title = clean(document.title) or clean(document.url)
+    if document.kind == "html_document":
+        return f"{title}: {plural(document.organisation_count, 'organisation')}"
+    attributes = ", ".join(clean(a) for a in document.attributes if clean(a))
+    return f"{title} ({attributes})" if attributes else title
 
 
 def _pages_with_status(changeset: ChangeSet, status: str) -> int:
@@ -110,14 +126,47 @@ def summary_phrase(report: Report) -> str:
         parts.append(plural(notes_removed, "update note") + " removed")
     if summary.silent_changes:
         parts.append("no change note")
+    if unchecked_count(changeset):
+        parts.append("change note not checked")
     if parts:
         return ", ".join(parts)
     return "metadata changed" if changeset.has_changes else "no changes"
 
 
+def unchecked_count(changeset: ChangeSet) -> int:
+    """Return how many documents changed while their publication could not be checked."""
+    return sum(
+        1 for d in changeset.documents if d.kind == "html_document" and d.silent_change is None
+    )
+
+
+def concerned_publications(changeset: ChangeSet) -> tuple[TrackedPublication, ...]:
+    """Return the publications the changes are about: each changed page's own or listing one.
+
+    With no changes (a baseline, or nothing changed), every publication of the changeset.
+    """
+    urls = {d.url for d in changeset.documents}
+    concerned = tuple(
+        p for p in changeset.publications if p.url in urls or urls.intersection(p.documents)
+    )
+    return concerned or changeset.publications
+
+
+def subject_title(report: Report) -> str:
+    """Return the title a subject line starts with.
+
+    The report's title, unless it tracks several publications: then the titles of those the
+    changes are about, each publication named by its own stored title.
+    """
+    if len(report.changeset.publications) > 1:
+        titles = [p.title for p in concerned_publications(report.changeset)]
+        return clean(join_titles(titles)) or clean(report.title)
+    return clean(report.title)
+
+
 def subject_line(report: Report) -> str:
     """Return e.g.: "UK life sciences support: 2 organisations changed, 1 new update note"."""
-    return f"{clean(report.title)}: {summary_phrase(report)}"
+    return f"{subject_title(report)}: {summary_phrase(report)}"
 
 
 def baseline_sentence(report: Report) -> str:

@@ -16,7 +16,7 @@ from tracker.app import open_database
 from tracker.cli import Context, cli, handle_errors, pass_context
 from tracker.commands.query_commands import table_text
 from tracker.delivery import plan_deliveries, problems_of_run, send_due
-from tracker.pipeline import DEFAULT_TITLE, utc_now
+from tracker.pipeline import utc_now
 from tracker.states import count_stored, diff_refs, load_state
 
 
@@ -128,7 +128,6 @@ def report_command(
         target = load_state(session, to_ref)
         report = Report(
             changeset=changeset,
-            title=DEFAULT_TITLE,
             problems=problems_of_run(session, target.run.id),
             generated_at=now,
             organisation_count=count_stored(target.state.pages)[0],

@@ -34,9 +34,9 @@ def _write_output(text: str, output: str | None, *, bom: bool = False) -> None:
     click.echo(f"wrote {path}", err=True)
 
 
-def render_changeset(changeset: ChangeSet, fmt: str, *, title: str, color: bool) -> str:
-    """Render a ChangeSet in one of the diff formats."""
-    report = Report(changeset=changeset, title=title)
+def render_changeset(changeset: ChangeSet, fmt: str, *, color: bool) -> str:
+    """Render a ChangeSet in one of the diff formats, titled by its publications' stored titles."""
+    report = Report(changeset=changeset)
     if fmt == "text":
         return render_text(report, color=color)
     return get_format(fmt).render(report).body
@@ -85,13 +85,9 @@ def diff_command(
             session, from_ref, to_ref, document=document, with_text_diff=with_text
         )
     color = output is None and sys.stdout.isatty()
-    _write_output(render_changeset(changeset, fmt, title=_title(context), color=color), output)
+    _write_output(render_changeset(changeset, fmt, color=color), output)
     if exit_code and changeset.has_changes:
         sys.exit(1)
-
-
-def _title(context: Context) -> str:
-    return "UK life sciences support" if len(context.config.source.urls) == 1 else "GOV.UK guidance"
 
 
 def history_rows(session: Any, limit: int) -> list[dict[str, Any]]:
