@@ -83,11 +83,6 @@ class EmailChannel:
         self._environ = environ
         self._ssl_context = ssl_context
 
-    @property
-    def target(self) -> str:
-        """Return the recipients, for the outbox's `target` column."""
-        return ", ".join(self.options.to)
-
     def deliver(self, outgoing: Outgoing) -> None:
         """Send one delivery: its report in `outgoing.format` (html, text or markdown: a text
         part always, an HTML part for html), or its alert as plain text.
@@ -113,7 +108,6 @@ class EmailChannel:
             text_body=text_body,
             html_body=html_body,
             message_id=make_message_id(outgoing.delivery_id, outgoing.run, domain),
-            date=outgoing.created_at,
         )
         self.send(message)
 
