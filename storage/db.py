@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -16,7 +18,8 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The newest revision in migrations/versions (tests/test_storage.py checks it against Alembic):
 # a database at it needs no upgrade, found with plain SQL, without importing Alembic (~11 MiB).
-HEAD_REVISION: Final = "0001"
+HEAD_REVISION: Final = "0003"
+_WRITE_LOCK_OPTION: Final = "lifesci_tracker_write_lock"
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -50,7 +53,28 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_sqlite_transaction(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    take_write_lock = connection.get_execution_options().get(_WRITE_LOCK_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if take_write_lock else "BEGIN")
+
+
+@contextmanager
+def write_transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session in a transaction meant to write, committed at the end of the block.
+
+    On SQLite it takes the write lock when it begins (BEGIN IMMEDIATE, waiting up to the busy
+    timeout for another writer). A plain transaction that reads first and writes later would fail
+    at once with "database is locked" when another process (`outbox retry` beside a run) commits
+    in between: SQLite cannot move a read snapshot forward. PostgreSQL needs nothing special.
+    """
+    with sessions() as session, session.begin():
+        take_write_lock(session)
+        yield session
+
+
+def take_write_lock(session: Session) -> None:
+    """Make the transaction `session` has just begun take SQLite's write lock at once (see
+    `write_transaction`); call it before the transaction's first statement."""
+    session.connection(execution_options={_WRITE_LOCK_OPTION: True})
 
 
 def create_db_engine(url: str) -> Engine:

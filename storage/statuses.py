@@ -38,8 +38,22 @@ class Outcome(StrEnum):
 
 
 class DeliveryStatus(StrEnum):
-    """Where an outbox delivery stands."""
+    """Where an outbox delivery stands.
+
+    pending -> sending (claimed by one process, for a lease) -> sent, or back to pending with its
+    error, or failed after `max_attempts`; pending or failed -> cancelled by `outbox cancel`.
+    """
 
     PENDING = "pending"
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class DeliveryKind(StrEnum):
+    """What an outbox delivery carries (the `delivery.kind` column)."""
+
+    RUN = "run"  # a run's own report: its files may become latest.* and feed.atom
+    RANGE = "range"  # `report FROM TO`: its own files, never latest.*
+    ALERT = "alert"  # a problem alert (`[email] problems_after`); its text is the payload

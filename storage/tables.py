@@ -25,6 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage.statuses import DeliveryKind
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -210,16 +212,26 @@ class UpdateEntryRow(Base):
 
 
 class Delivery(Base):
-    """The outbox: one report delivery (channel, format, target), sent after its run commits."""
+    """The outbox: one delivery (channel, format, target), sent after its run commits.
+
+    What to send is named, not stored: the run (and `from_run_id` for a range) whose report is
+    rendered at send time, or, for an alert, its text in `payload`. A sender claims a row
+    (status sending, `claimed_by`, `claimed_at`) before sending, so no two processes send it;
+    a claim older than the lease is taken over (its holder died). `target` is what people may
+    read (a directory, recipients, a masked notify URL); `target_key` finds a notify target's
+    full URL again, at send time, from the environment or Apprise config that holds it.
+    """
 
     __tablename__ = "delivery"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id"), index=True)
     from_run_id: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20), server_default=DeliveryKind.RUN.value)
     channel: Mapped[str] = mapped_column(String(20))
     format: Mapped[str] = mapped_column(String(20))
     target: Mapped[str] = mapped_column(Text)
+    target_key: Mapped[str | None] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(Text)
     payload: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), index=True)
@@ -228,6 +240,8 @@ class Delivery(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     def __repr__(self) -> str:
         return f"<Delivery {self.id} {self.channel}/{self.format} {self.status}>"

@@ -21,6 +21,7 @@ from reports.channels import (
     CHANNELS,
     EmailChannel,
     FileChannel,
+    NotifyChannel,
     UnknownChannelError,
     get_channel,
 )
@@ -65,11 +66,11 @@ def channel(tmp_path: Path) -> FileChannel:
     return FileChannel(FileOptions(dir=tmp_path / "reports"))
 
 
-def test_registry_names_both_channels() -> None:
-    assert dict(CHANNELS) == {"file": FileChannel, "email": EmailChannel}
+def test_registry_names_every_channel() -> None:
+    assert dict(CHANNELS) == {"file": FileChannel, "email": EmailChannel, "notify": NotifyChannel}
     assert get_channel("file") is FileChannel
     with pytest.raises(
-        UnknownChannelError, match="unknown channel 'slack'; choose from email, file"
+        UnknownChannelError, match="unknown channel 'slack'; choose from email, file, notify"
     ):
         get_channel("slack")
 

@@ -410,6 +410,7 @@ class TestFormatContract:
             "html": ("text/html", "html"),
             "json": ("application/json", "json"),
             "atom": ("application/atom+xml", "atom"),
+            "chat": ("text/markdown", "chat.md"),
         }[name]
         assert (fmt.name, rendered.format) == (name, name)
         assert (
@@ -443,7 +444,10 @@ class TestFormatContract:
         report = every_kind()
         body = render(report, name).body
         assert "Ysbyty Gwynedd – Gofal Iechyd ✓ 日本語" in body
-        if name != "json":
+        if name == "chat":  # a short message: the first changes, then how many more
+            assert "renamed to" in body
+            assert "…and 3 more changes" in body
+        elif name != "json":
             for sentence in ("moved from Clusters", "renamed to", "link changed", "links changed"):
                 assert sentence in body
             assert "Changed without a change note" in body
@@ -585,9 +589,12 @@ def test_text_colour_only_when_asked() -> None:
 def test_unknown_format_names_the_choices() -> None:
     with pytest.raises(UnknownFormatError) as caught:
         get_format("pdf")
-    assert caught.value.choices == ("atom", "html", "json", "markdown", "text")
+    assert caught.value.choices == ("atom", "chat", "html", "json", "markdown", "text")
     assert isinstance(caught.value, LookupError)
-    assert str(caught.value) == "unknown format 'pdf'; choose from atom, html, json, markdown, text"
+    assert (
+        str(caught.value)
+        == "unknown format 'pdf'; choose from atom, chat, html, json, markdown, text"
+    )
 
 
 @pytest.mark.parametrize(

@@ -3,64 +3,22 @@
 from __future__ import annotations
 
 import copy
-import email
 import json
-import socket
 from collections.abc import Iterator
-from email import policy
-from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from bs4 import BeautifulSoup
 from sqlalchemy import create_engine, update
 
 from storage.tables import Delivery
 from tests.e2e import Tracker
 from tests.govuk_site import OrgSpec, SiteSpec, default_site
+from tests.mail_server import MailServer
 from tests.site_server import SiteServer
 
 EXPERIMENTAL = "experimental-medicine-and-clinical-trials"
 RECIPIENTS = ["team@example.org", "alerts@example.org"]
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message it accepts."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    def messages(self) -> list[EmailMessage]:
-        parsed = [
-            email.message_from_bytes(e.content, policy=policy.default) for e in self.envelopes
-        ]
-        return [m for m in parsed if isinstance(m, EmailMessage)]
-
-
-class MailServer:
-    """A real SMTP server on a fixed loopback port that a test can stop and start again."""
-
-    def __init__(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port: int = probe.getsockname()[1]
-        self.inbox = Inbox()
-        self.controller: Controller | None = None
-
-    def start(self) -> None:
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
 
 
 @pytest.fixture
@@ -78,16 +36,7 @@ def site() -> SiteSpec:
 
 @pytest.fixture
 def tracker(server: SiteServer, mail: MailServer, tmp_path: Path, site: SiteSpec) -> Tracker:
-    email_table = f"""
-[email]
-enabled = true
-host = "127.0.0.1"
-port = {mail.port}
-security = "none"
-from = "tracker@example.org"
-to = {json.dumps(RECIPIENTS)}
-"""
-    tracked = Tracker.create(server, tmp_path, extra=email_table)
+    tracked = Tracker.create(server, tmp_path, extra=mail.email_table(to=tuple(RECIPIENTS)))
     tracked.publish(site)
     return tracked
 
@@ -223,7 +172,7 @@ def test_report_redelivers_any_range(tracker: Tracker, mail: MailServer, site: S
     tracker.run_json()
     result = tracker.cli("report", "1", "2", "--email", "--no-files")
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == "report 1..2: 1 deliveries, sent 1, failed 0"
+    assert result.stdout.strip() == "report 1..2: 1 delivery, sent 1, failed 0"
     assert len(mail.inbox.messages()) == 3
 
 

@@ -140,12 +140,16 @@ def check_config(context: Context) -> None:
         lifesci-tracker --config config.toml check-config
     """
     config = context.config
+    from tracker.notify_targets import check_config_lines  # imports Apprise only when enabled
+
+    notify_lines = check_config_lines(config)  # a notify URL Apprise cannot use: exit 2
     source = str(config.path) if config.path else "built-in defaults"
     click.echo(f"# configuration from {source}: OK")
     for section, table in config_to_dict(config).items():
         click.echo(f"\n[{section}]")
         for key, value in table.items():
             click.echo(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+    click.echo("".join(f"{line}\n" for line in notify_lines), nl=False)
 
 
 def main() -> None:

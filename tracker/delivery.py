@@ -1,37 +1,56 @@
-"""Reports through the outbox: plan deliveries inside a run's final transaction, send after commit.
+"""Reports through the outbox: plan deliveries in a run's final transaction, send after commit.
 
-A change is never lost because mail was down: a failed send stays pending and is retried on the
-next run (with backoff) or by `outbox retry`; after `[reports] max_attempts` it is marked failed.
+Planning writes what to send (run or range, channel, format, target), never a rendered report:
+the report is rendered at send time (tracker/outgoing.py), outside any run's transaction, so a
+rendering error is a failed delivery, never a run left `running`. Sending claims each delivery
+first (storage.outbox.claim), so `run`, `outbox retry`, `report` and `schedule` running at once
+never send a row twice; any exception while sending one delivery is recorded on it (last_error,
+attempts) and the others go on. A failed send stays pending and is retried on the next run (with
+backoff) or by `outbox retry`; after `[reports] max_attempts` it is marked failed.
+
+Every delivery goes through the channel registry (reports.channels.CHANNELS); SETUPS says, for
+each channel, when it is on, which deliveries a report or an alert gets, and how its options are
+built from the config. Adding a channel is one entry there and one in CHANNELS.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+import os
+import secrets
+import socket
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Final
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from reports import render
-from reports.channels.base import DeliveryError
-from reports.channels.email import EmailChannel, EmailOptions, make_message_id
-from reports.channels.file import FileChannel, FileOptions
-from reports.formats import get_format
-from reports.formats.atom import feed_id_for, render_feed
-from reports.formats.text import render_text
-from reports.model import Problem, RenderedReport, Report
+from changes.changeset import ChangeSet
+from reports.channels import (
+    DeliveryError,
+    EmailOptions,
+    FileOptions,
+    NotifyOptions,
+    get_channel,
+)
+from reports.channels.base import one_line
+from reports.channels.notify import NotifyTarget, scrub
+from reports.formats.wording import subject_line
+from reports.model import Problem
 from storage import outbox, queries
-from storage.tables import PROBLEM_OUTCOMES, Delivery, Run
+from storage.db import write_transaction
+from storage.statuses import DeliveryKind
+from storage.tables import Delivery
 from tracker.config import Config, EmailConfig
 from tracker.links import site_page_url
-from tracker.states import changes_for_run, count_stored
+from tracker.notify_targets import notify_targets
+from tracker.outgoing import ReportReader
 
 logger = logging.getLogger(__name__)
-FEED_ENTRIES = 50
+ALERT_FORMAT: Final = "alert"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,135 +61,29 @@ class SendStats:
     failed: int = 0  # attempts that failed this pass (still pending or now failed)
 
 
-def problems_of_run(session: Session, run_id: int) -> tuple[Problem, ...]:
-    """Return the pages a run could not track, for a report's "Problems" section."""
-    return tuple(
-        Problem(url=url, outcome=observation.outcome, reason=observation.error or "")
-        for observation, url in queries.observations_for_run(session, run_id)
-        if observation.outcome in PROBLEM_OUTCOMES
-    )
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One delivery a channel gets: its format, its target as shown, and a notify target's key."""
+
+    format: str
+    target: str
+    key: str | None = None
 
 
-def report_for_run(
-    session: Session, run: Run, *, title: str, now: datetime, base_url: str = ""
-) -> Report:
-    """Build the report of what `run` found (against the previous finished run)."""
-    changeset, state = changes_for_run(session, run)
-    organisations, _ = count_stored(state.pages)
-    return Report(
-        changeset=changeset,
-        title=title,
-        problems=problems_of_run(session, run.id),
-        generated_at=now,
-        organisation_count=organisations,
-        page_count=len(state.pages),
-        link=site_page_url(base_url, run.id),
-    )
+def _no_alerts(_deliveries: Deliveries) -> list[Target]:
+    return []
 
 
-def _feed(session: Session, *, title: str, now: datetime, base_url: str) -> str:
-    runs = session.scalars(
-        select(Run)
-        .where(Run.status.in_(queries.FINISHED), Run.has_changes.is_(True))
-        .order_by(Run.id.desc())
-        .limit(FEED_ENTRIES)
-    )
-    entries = [
-        report_for_run(session, run, title=title, now=now, base_url=base_url) for run in runs
-    ]
-    return render_feed(entries, feed_id=feed_id_for(title), title=title, updated=now)
+@dataclass(frozen=True, slots=True)
+class ChannelSetup:
+    """How the composition root uses one channel of reports.channels.CHANNELS."""
 
-
-def email_payload(report: Report, body_format: str) -> str:
-    """Return the stored email payload: the plain-text part and, for html, the HTML part."""
-    text = render(report, "markdown").body if body_format == "markdown" else render_text(report)
-    html = render(report, "html").body if body_format == "html" else None
-    return json.dumps({"text": text, "html": html}, ensure_ascii=False)
-
-
-def plan_deliveries(
-    session: Session,
-    config: Config,
-    report: Report,
-    *,
-    run_id: int,
-    now: datetime,
-    formats: tuple[str, ...] | None = None,
-    to_files: bool | None = None,
-    to_email: bool | None = None,
-) -> list[Delivery]:
-    """Queue the deliveries of one report: a file per format, and one email."""
-    from_run = report.changeset.from_ref.run if report.changeset.from_ref else None
-    planned = []
-    if config.reports.enabled if to_files is None else to_files:
-        for name in formats or config.reports.formats:
-            if name == "atom":
-                subject = render(report, "atom").subject
-                payload = _feed(session, title=report.title, now=now, base_url=config.site.base_url)
-            else:
-                rendered = render(report, name)
-                subject, payload = rendered.subject, rendered.body
-            planned.append(
-                outbox.add_delivery(
-                    session,
-                    run_id=run_id,
-                    from_run_id=from_run,
-                    channel="file",
-                    format=name,
-                    target=config.reports.dir,
-                    subject=subject,
-                    payload=payload,
-                    now=now,
-                )
-            )
-    if config.email.enabled if to_email is None else to_email:
-        planned.append(
-            outbox.add_delivery(
-                session,
-                run_id=run_id,
-                from_run_id=from_run,
-                channel="email",
-                format=config.email.format,
-                target=", ".join(config.email.to),
-                subject=render(report, "text").subject,
-                payload=email_payload(report, config.email.format),
-                now=now,
-            )
-        )
-    return planned
-
-
-def plan_problem_alert(
-    session: Session, config: Config, problems: tuple[Problem, ...], *, run_id: int, now: datetime
-) -> Delivery | None:
-    """Queue one alert email when pages have failed `[email] problems_after` runs in a row.
-
-    Each streak alerts once: when it reaches the threshold, not on every later failing run.
-    """
-    threshold = config.email.problems_after
-    if not config.email.enabled or threshold <= 0:
-        return None
-    due = [
-        p for p in problems if queries.problem_streak(session, p.url, limit=threshold) == threshold
-    ]
-    if not due:
-        return None
-    lines = [f"These pages have failed {threshold} runs in a row (stored data is kept):", ""]
-    lines += [f"- {p.url}: {p.outcome}: {p.reason}" for p in due]
-    lines += ["", "Check the source site, then `lifesci-tracker history` and `run -v`."]
-    count = len(due)
-    subject = f"lifesci-tracker problem: {count} page{'s' if count > 1 else ''} failing"
-    return outbox.add_delivery(
-        session,
-        run_id=run_id,
-        from_run_id=None,
-        channel="email",
-        format="alert",
-        target=", ".join(config.email.to),
-        subject=subject,
-        payload=json.dumps({"text": "\n".join(lines) + "\n", "html": None}),
-        now=now,
-    )
+    enabled: Callable[[Config], bool]
+    # The deliveries of one report; `formats` (from `report --format`) overrides the config's.
+    report_targets: Callable[[Deliveries, Sequence[str] | None], list[Target]]
+    # The channel's options, from the config and the outbox row's target.
+    options: Callable[[Deliveries, str], object]
+    alert_targets: Callable[[Deliveries], list[Target]] = _no_alerts
 
 
 def email_options(email: EmailConfig) -> EmailOptions:
@@ -187,72 +100,248 @@ def email_options(email: EmailConfig) -> EmailOptions:
     )
 
 
-def _send_one(delivery: Delivery, run: Run | None, config: Config) -> None:
-    if delivery.channel == "file":
-        fmt = get_format(delivery.format)
-        rendered = RenderedReport(
-            format=delivery.format,
-            subject=delivery.subject,
-            body=delivery.payload,
-            media_type=fmt.media_type,
-            extension=fmt.extension,
-            run=delivery.run_id,
-        )
-        channel = FileChannel(FileOptions(Path(delivery.target)))
-        channel.write(
-            rendered, run=delivery.run_id or 0, at=run.started_at if run else delivery.created_at
-        )
-        return
-    if delivery.channel == "email":
-        parts = json.loads(delivery.payload)
-        channel_email = EmailChannel(email_options(config.email))
-        domain = config.email.sender.rpartition("@")[2] or "lifesci-tracker"
-        message = channel_email.build_message(
-            subject=delivery.subject,
-            text_body=parts["text"],
-            html_body=parts["html"],
-            message_id=make_message_id(delivery.id, delivery.run_id, domain),
-        )
-        channel_email.send(message)
-        return
-    raise DeliveryError(f"unknown channel {delivery.channel!r}")
+def report_dir(config: Config) -> str:
+    """Return `[reports] dir` as an absolute path, as the outbox stores it."""
+    return os.path.abspath(config.reports.dir)
 
 
-def send_due(
-    sessions: sessionmaker[Session],
-    config: Config,
+def _recipients(deliveries: Deliveries) -> str:
+    return ", ".join(deliveries.config.email.to)
+
+
+SETUPS: Final[Mapping[str, ChannelSetup]] = {
+    "file": ChannelSetup(
+        enabled=lambda config: config.reports.enabled,
+        report_targets=lambda d, formats: [
+            Target(name, report_dir(d.config)) for name in formats or d.config.reports.formats
+        ],
+        options=lambda _d, target: FileOptions(Path(target)),
+    ),
+    "email": ChannelSetup(
+        enabled=lambda config: config.email.enabled,
+        report_targets=lambda d, _formats: [Target(d.config.email.format, _recipients(d))],
+        options=lambda d, _target: email_options(d.config.email),
+        alert_targets=lambda d: [Target(ALERT_FORMAT, _recipients(d))],
+    ),
+    "notify": ChannelSetup(
+        enabled=lambda config: config.notify.enabled,
+        report_targets=lambda d, _formats: [
+            Target(d.config.notify.format, t.masked, t.key) for t in d.notify
+        ],
+        options=lambda d, _target: NotifyOptions(targets=d.notify, format=d.config.notify.format),
+        alert_targets=lambda d: [Target(ALERT_FORMAT, t.masked, t.key) for t in d.notify],
+    ),
+}
+
+
+def _queue(
+    session: Session,
+    channel: str,
+    target: Target,
     *,
-    clock: Callable[[], datetime],
-    include_failed: bool = False,
-    only: list[int] | None = None,
-) -> SendStats:
-    """Send every due delivery (or those in `only`), each in its own transaction.
+    run_id: int,
+    from_run_id: int | None,
+    kind: DeliveryKind,
+    now: datetime,
+    subject: str = "",
+    payload: str = "",
+) -> Delivery:
+    return outbox.add_delivery(
+        session,
+        run_id=run_id,
+        from_run_id=from_run_id,
+        kind=kind,
+        channel=channel,
+        format=target.format,
+        target=target.target,
+        target_key=target.key,
+        now=now,
+        subject=subject,
+        payload=payload,
+    )
 
-    Failures stay in the outbox with their error and the time of the next attempt.
+
+def claim_owner() -> str:
+    """Return a name for this sending pass: host, pid and a random part (shown in the outbox)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+class Deliveries:
+    """One command's deliveries: which channels are on, planning, and sending through them.
+
+    Built when the command starts: reading the notify targets then makes a bad Apprise URL a
+    config error (exit 2) before anything is fetched.
     """
-    if only is not None:
-        due = only
-    else:
-        with sessions() as session:
-            due = outbox.due_deliveries(session, now=clock(), include_failed=include_failed)
-    sent = failed = 0
-    for delivery_id in due:
-        with sessions.begin() as session:
-            delivery = session.get_one(Delivery, delivery_id)
-            run = session.get(Run, delivery.run_id) if delivery.run_id else None
-            try:
-                _send_one(delivery, run, config)
-            except DeliveryError as exc:
-                outbox.mark_attempt_failed(
-                    session,
-                    delivery,
-                    error=str(exc),
-                    now=clock(),
-                    max_attempts=config.reports.max_attempts,
+
+    config: Config
+    notify: tuple[NotifyTarget, ...]  # the notify targets configured now (none when disabled)
+
+    def __init__(self, config: Config, *, environ: Mapping[str, str] | None = None) -> None:
+        self.config = config
+        self.notify = notify_targets(config, environ)
+
+    def enabled_channels(self) -> tuple[str, ...]:
+        """Return the names of the channels the config turns on, in SETUPS order."""
+        return tuple(name for name, setup in SETUPS.items() if setup.enabled(self.config))
+
+    def wants_report(self, changeset: ChangeSet) -> bool:
+        """Return True when a run's changes call for a report (DESIGN §9, `[reports] when`)."""
+        if not self.enabled_channels():
+            return False
+        return (
+            self.config.reports.when == "always" or changeset.has_changes or changeset.is_baseline
+        )
+
+    def plan_report(
+        self,
+        session: Session,
+        *,
+        run_id: int,
+        from_run_id: int | None,
+        kind: DeliveryKind,
+        now: datetime,
+        channels: Collection[str] | None = None,
+        formats: Sequence[str] | None = None,
+    ) -> list[Delivery]:
+        """Queue the deliveries of one report: per channel (default: those turned on), each of
+        its targets (files: one per format; email: one; notify: one per target)."""
+        names = self.enabled_channels() if channels is None else tuple(channels)
+        return [
+            _queue(
+                session, name, target, run_id=run_id, from_run_id=from_run_id, kind=kind, now=now
+            )
+            for name in names
+            for target in SETUPS[name].report_targets(self, formats)
+        ]
+
+    def plan_problem_alert(
+        self, session: Session, problems: Sequence[Problem], *, run_id: int, now: datetime
+    ) -> list[Delivery]:
+        """Queue one alert per email and notify target when pages have failed `[email]
+        problems_after` runs in a row.
+
+        Each streak alerts once: when it reaches the threshold, not on every later failing run.
+        """
+        threshold = self.config.email.problems_after
+        targets = [
+            (name, target)
+            for name in self.enabled_channels()
+            for target in SETUPS[name].alert_targets(self)
+        ]
+        if threshold <= 0 or not targets:
+            return []
+        due = [
+            problem
+            for problem in problems
+            if queries.problem_streak(session, problem.url, limit=threshold) == threshold
+        ]
+        if not due:
+            return []
+        lines = [f"These pages have failed {threshold} runs in a row (stored data is kept):", ""]
+        lines += [f"- {p.url}: {p.outcome}: {p.reason}" for p in due]
+        lines += ["", "Check the source site, then `lifesci-tracker history` and `run -v`."]
+        count = len(due)
+        subject = f"lifesci-tracker problem: {count} page{'s' if count > 1 else ''} failing"
+        payload = json.dumps({"text": "\n".join(lines) + "\n", "html": None})
+        return [
+            _queue(
+                session,
+                name,
+                target,
+                run_id=run_id,
+                from_run_id=None,
+                kind=DeliveryKind.ALERT,
+                now=now,
+                subject=subject,
+                payload=payload,
+            )
+            for name, target in targets
+        ]
+
+    def link(self, delivery: Delivery) -> str | None:
+        """Where a short message's readers see more, when `[site] base_url` is set: the run's
+        change-set page, or the site's front page for a range or an alert."""
+        base_url = self.config.site.base_url.strip()
+        if not base_url:
+            return None
+        if delivery.kind == DeliveryKind.RUN:
+            return site_page_url(base_url, delivery.run_id)
+        return base_url.rstrip("/") + "/"
+
+    def send_due(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        clock: Callable[[], datetime],
+        retry_now: bool = False,
+        only: Sequence[int] | None = None,
+    ) -> SendStats:
+        """Claim and send every due delivery (or those in `only`), one at a time.
+
+        With `retry_now` (`outbox retry`), every pending and failed delivery is due, backoff or
+        not. A delivery another process has claimed is left to it.
+        """
+        if only is None:
+            with sessions() as session:
+                due = outbox.due_deliveries(session, now=clock(), retry_now=retry_now)
+        else:
+            due = list(only)
+        owner = claim_owner()
+        reader = ReportReader(sessions, self.config)
+        sent = failed = 0
+        for delivery_id in due:
+            with write_transaction(sessions) as session:
+                delivery = outbox.claim(
+                    session, delivery_id, owner=owner, now=clock(), retry_now=retry_now
                 )
-                logger.warning("delivery %s (%s) failed: %s", delivery.id, delivery.channel, exc)
-                failed += 1
-                continue
-            outbox.mark_sent(session, delivery, now=clock())
-            sent += 1
-    return SendStats(sent=sent, failed=failed)
+                if delivery is not None:
+                    session.expunge(delivery)
+            if delivery is None:
+                continue  # another process sends it, or it is no longer due
+            subject, error = self._send_one(delivery, reader)
+            with write_transaction(sessions) as session:
+                if error is None:
+                    outbox.mark_sent(session, delivery, owner=owner, subject=subject, now=clock())
+                    sent += 1
+                else:
+                    outbox.mark_attempt_failed(
+                        session,
+                        delivery,
+                        owner=owner,
+                        error=error,
+                        now=clock(),
+                        max_attempts=self.config.reports.max_attempts,
+                    )
+                    failed += 1
+        return SendStats(sent=sent, failed=failed)
+
+    def _send_one(self, delivery: Delivery, reader: ReportReader) -> tuple[str, str | None]:
+        """Send one claimed delivery; return its subject and the error (None when sent)."""
+        try:
+            setup = SETUPS.get(delivery.channel)
+            if setup is None:
+                raise DeliveryError(f"unknown channel {delivery.channel!r}")
+            channel = get_channel(delivery.channel)(setup.options(self, delivery.target))
+            outgoing = reader.outgoing(delivery, link=self.link(delivery))
+            channel.deliver(outgoing)
+            if outgoing.alert is not None:
+                return outgoing.alert.subject, None
+            return subject_line(outgoing.load_report()), None
+        except DeliveryError as exc:
+            error = self._scrub(exc.message)
+        except Exception as exc:  # any fault is recorded on this row; the others go on
+            error = self._scrub(f"internal error: {type(exc).__name__}: {exc}")
+            logger.debug("delivery %s failed", delivery.id, exc_info=True)
+        logger.warning(
+            "delivery %s (%s to %s) failed: %s",
+            delivery.id,
+            delivery.channel,
+            delivery.target,
+            error,
+        )
+        return "", error
+
+    def _scrub(self, text: str) -> str:
+        for target in self.notify:
+            text = scrub(text, target.url)
+        return one_line(text)

@@ -25,17 +25,13 @@ from scraper.fetch import Fetcher, FetchResult
 from scraper.page import Attachment, DocumentLink, Page, Publication, page_to_json
 from scraper.parse import HtmlSource, content_fingerprint, parse_html_document, parse_publication
 from storage import snapshots
+from storage.db import take_write_lock, write_transaction
+from storage.statuses import DeliveryKind
 from storage.tables import PROBLEM_OUTCOMES, Run
 from tracker.config import Config
-from tracker.delivery import (
-    SendStats,
-    plan_deliveries,
-    plan_problem_alert,
-    problems_of_run,
-    send_due,
-)
+from tracker.delivery import Deliveries, SendStats
 from tracker.guard import anomaly_reason
-from tracker.links import site_page_url
+from tracker.outgoing import problems_of_run
 from tracker.states import refresh_explained_runs, run_changes
 
 logger = logging.getLogger(__name__)
@@ -162,6 +158,7 @@ class RunPipeline:
         """The run's session in a transaction committed at the end of the block (one per page)."""
         session = self._db()
         with session.begin():
+            take_write_lock(session)  # `outbox retry` may write meanwhile (SQLite)
             yield session
 
     def close(self) -> None:
@@ -410,8 +407,12 @@ def run_once(
     """Run one tracking run and return its result. The caller holds the run lock.
 
     `on_page` is told each page's outcome as soon as it is known (the CLI's progress display).
+
+    Raises:
+        ConfigError: a notify target cannot be used (before anything is fetched or stored).
     """
-    with sessions.begin() as session:
+    deliveries = Deliveries(config) if report else None
+    with write_transaction(sessions) as session:
         stale = snapshots.fail_stale_runs(session, now=clock())
         run_id = snapshots.start_run(session, trigger=trigger, now=clock(), pid=os.getpid()).id
     pipeline = RunPipeline(
@@ -434,7 +435,7 @@ def run_once(
         raise
     pipeline.close()
     status = _run_status(pipeline.outcomes)
-    with sessions.begin() as session:
+    with write_transaction(sessions) as session:
         run = session.get_one(Run, run_id)
         run.status, run.finished_at = status, clock()
         for key, value in count_pages(pipeline.outcomes).items():
@@ -453,26 +454,16 @@ def run_once(
             run.organisations_stored, run.updates_stored = organisations, updates
             run.has_changes = changeset.has_changes
             session.flush()
-            if report and wants_report(config, changeset):
-                plan_deliveries(
-                    session,
-                    config,
-                    Report(
-                        changeset=changeset,
-                        problems=problems_of_run(session, run_id),
-                        generated_at=clock(),
-                        organisation_count=organisations,
-                        page_count=found.page_count,
-                        link=site_page_url(config.site.base_url, run_id),
-                    ),
-                    run_id=run_id,
-                    now=clock(),
+        # Deliveries name what to send; it is rendered when sent, after this commit.
+        if deliveries is not None:
+            if status != "failed" and deliveries.wants_report(changeset):
+                from_run = changeset.from_ref.run if changeset.from_ref else None
+                deliveries.plan_report(
+                    session, run_id=run_id, from_run_id=from_run, kind=DeliveryKind.RUN, now=clock()
                 )
-        if report:
-            plan_problem_alert(
-                session, config, problems_of_run(session, run_id), run_id=run_id, now=clock()
-            )
-    stats = send_due(sessions, config, clock=clock) if report else SendStats()
+            problems = problems_of_run(session, run_id)
+            deliveries.plan_problem_alert(session, problems, run_id=run_id, now=clock())
+    stats = deliveries.send_due(sessions, clock=clock) if deliveries else SendStats()
     return RunResult(
         run_id=run_id,
         status=status,
@@ -484,10 +475,3 @@ def run_once(
         stale_runs_failed=tuple(stale),
         deliveries=stats,
     )
-
-
-def wants_report(config: Config, changeset: ChangeSet) -> bool:
-    """Return True when this run's changes call for a report (DESIGN §9, `[reports] when`)."""
-    if not (config.reports.enabled or config.email.enabled):
-        return False
-    return config.reports.when == "always" or changeset.has_changes or changeset.is_baseline

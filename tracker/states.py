@@ -75,33 +75,42 @@ def diff_refs(
     with_text_diff: bool = False,
 ) -> ChangeSet:
     """Return what changed between two refs, optionally for matching documents only."""
-    new = load_state(session, to_ref)
+    new_run = queries.resolve_ref(session, to_ref)
     try:
-        old: State | None = load_state(session, from_ref).state
+        old_run: Run | None = queries.resolve_ref(session, from_ref)
     except RefError:
         if from_ref.startswith("latest~") and len(queries.finished_runs(session, limit=2)) < 2:
-            old = None  # only one run stored: the default range is a baseline
+            old_run = None  # only one run stored: the default range is a baseline
         else:
             raise
+    changeset, _ = diff_runs(session, old_run, new_run, with_text_diff=with_text_diff)
+    return filter_documents(changeset, document) if document else changeset
+
+
+def diff_runs(
+    session: Session, old_run: Run | None, new_run: Run, *, with_text_diff: bool = False
+) -> tuple[ChangeSet, State]:
+    """Return what changed from `old_run`'s state (None: a baseline) to `new_run`'s, and the
+    new state, with the silent-change flags made honest (DESIGN §8, `checked_publications`,
+    `newest_notes`)."""
+    old = None
+    if old_run is not None:
+        stored = queries.state_at(session, old_run)
+        old = State(run=stored.run_id, at=stored.started_at, pages=stored.pages)
+    stored_new = queries.state_at(session, new_run)
+    new = State(run=stored_new.run_id, at=stored_new.started_at, pages=stored_new.pages)
     changeset = diff(
         old,
-        _checked(session, new.run, new.state),
+        _checked(session, new_run, new),
         with_text_diff=with_text_diff,
         newest_notes=newest_notes(session),
     )
-    return filter_documents(changeset, document) if document else changeset
+    return changeset, new
 
 
 def changes_for_run(session: Session, run: Run) -> tuple[ChangeSet, State]:
     """Return what `run` found (its state against the previous finished run's) and its state."""
-    previous = queries.previous_finished_run(session, run.id)
-    old = None
-    if previous is not None:
-        stored = queries.state_at(session, previous)
-        old = State(run=stored.run_id, at=stored.started_at, pages=stored.pages)
-    stored_new = queries.state_at(session, run)
-    new = State(run=stored_new.run_id, at=stored_new.started_at, pages=stored_new.pages)
-    return diff(old, _checked(session, run, new), newest_notes=newest_notes(session)), new
+    return diff_runs(session, queries.previous_finished_run(session, run.id), run)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
-"""Report delivery channels: where a rendered report goes.
+"""Report delivery channels: where a report goes. Each sends one Outgoing with `deliver`.
 
-To add one, write a module and list it in CHANNELS.
+To add one, write a module with a channel class built from its options dataclass, list it in
+CHANNELS, and tell the composition root how to build its options (tracker/delivery.py SETUPS).
 """
 
 from __future__ import annotations
@@ -8,18 +9,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from reports.channels.base import Channel, DeliveryError, UnknownChannelError
+from reports.channels.base import Alert, Channel, DeliveryError, Outgoing, UnknownChannelError
 from reports.channels.email import EmailChannel, EmailOptions, make_message_id
 from reports.channels.file import FileChannel, FileOptions
+from reports.channels.notify import NotifyChannel, NotifyOptions
 
 __all__ = [
     "CHANNELS",
+    "Alert",
     "Channel",
     "DeliveryError",
     "EmailChannel",
     "EmailOptions",
     "FileChannel",
     "FileOptions",
+    "NotifyChannel",
+    "NotifyOptions",
+    "Outgoing",
     "UnknownChannelError",
     "get_channel",
     "make_message_id",
@@ -28,6 +34,7 @@ __all__ = [
 CHANNELS: Final[Mapping[str, type[Channel]]] = {
     "file": FileChannel,
     "email": EmailChannel,
+    "notify": NotifyChannel,
 }
 
 

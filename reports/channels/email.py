@@ -18,7 +18,10 @@ from email.policy import default as default_policy
 from email.utils import format_datetime
 from typing import ClassVar, Final, Literal
 
-from reports.channels.base import DeliveryError, one_line
+from reports.channels.base import DeliveryError, Outgoing, one_line
+from reports.formats import get_format
+from reports.formats.text import render_text
+from reports.formats.wording import subject_line
 
 logger = logging.getLogger(__name__)
 
@@ -80,10 +83,33 @@ class EmailChannel:
         self._environ = environ
         self._ssl_context = ssl_context
 
-    @property
-    def target(self) -> str:
-        """Return the recipients, for the outbox's `target` column."""
-        return ", ".join(self.options.to)
+    def deliver(self, outgoing: Outgoing) -> None:
+        """Send one delivery: its report in `outgoing.format` (html, text or markdown: a text
+        part always, an HTML part for html), or its alert as plain text.
+
+        Raises:
+            DeliveryError: see `send`.
+        """
+        html_body: str | None = None
+        if outgoing.alert is not None:
+            subject, text_body = outgoing.alert.subject, outgoing.alert.text
+        else:
+            report = outgoing.load_report()
+            subject = subject_line(report)
+            if outgoing.format == "markdown":
+                text_body = get_format("markdown").render(report).body
+            else:
+                text_body = render_text(report)
+            if outgoing.format == "html":
+                html_body = get_format("html").render(report).body
+        domain = self.options.sender.rpartition("@")[2] or "lifesci-tracker"
+        message = self.build_message(
+            subject=subject,
+            text_body=text_body,
+            html_body=html_body,
+            message_id=make_message_id(outgoing.delivery_id, outgoing.run, domain),
+        )
+        self.send(message)
 
     def build_message(
         self,

@@ -8,6 +8,7 @@ from typing import Final
 from reports.errors import UnknownFormatError
 from reports.formats.atom import AtomFormat
 from reports.formats.base import Format
+from reports.formats.chat import ChatFormat
 from reports.formats.html import HtmlFormat
 from reports.formats.json import JsonFormat
 from reports.formats.markdown import MarkdownFormat
@@ -21,6 +22,7 @@ FORMATS: Final[Mapping[str, Format]] = {
     "html": HtmlFormat(),
     "json": JsonFormat(),
     "atom": AtomFormat(),
+    "chat": ChatFormat(),
 }
 
 

@@ -9,15 +9,18 @@ import click
 
 from changes.changeset import json_time
 from reports.formats import FORMATS
-from reports.model import Report
+from reports.formats.wording import plural
 from storage import outbox
+from storage.db import write_transaction
+from storage.statuses import DeliveryKind
 from storage.tables import Delivery
 from tracker.app import open_database
 from tracker.cli import Context, cli, handle_errors, pass_context
 from tracker.commands.query_commands import table_text
-from tracker.delivery import plan_deliveries, problems_of_run, send_due
+from tracker.delivery import Deliveries, SendStats
+from tracker.errors import UsageError
 from tracker.pipeline import utc_now
-from tracker.states import count_stored, diff_refs, load_state
+from tracker.states import diff_refs
 
 
 def delivery_to_dict(delivery: Delivery) -> dict[str, Any]:
@@ -37,11 +40,14 @@ def delivery_to_dict(delivery: Delivery) -> dict[str, Any]:
 
 
 @cli.group("outbox", invoke_without_command=True)
-@click.option("--all", "include_sent", is_flag=True, help="List sent deliveries too.")
+@click.option("--all", "include_sent", is_flag=True, help="List sent and cancelled ones too.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @click.pass_context
 def outbox_group(ctx: click.Context, include_sent: bool, fmt: str) -> None:
-    """List report deliveries that are pending or failed (`outbox retry` sends them now).
+    """List report deliveries that are pending, being sent or failed.
+
+    `outbox retry` sends them now; `outbox cancel ID` drops one that should never be sent;
+    `outbox purge` removes the failed and cancelled ones.
 
     \b
     Example:
@@ -58,37 +64,89 @@ def outbox_list(context: Context, include_sent: bool, fmt: str) -> None:
     """Print the outbox."""
     database = open_database(context.config, create=False)
     with database.sessions() as session:
-        rows = [
-            delivery_to_dict(d) for d in outbox.list_deliveries(session, include_sent=include_sent)
-        ]
+        deliveries = outbox.list_deliveries(session, include_sent=include_sent)
+        rows = [delivery_to_dict(d) for d in deliveries]
+        empty = not rows and outbox.count_deliveries(session) == 0
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    if not rows:
-        click.echo("outbox is empty: every report was delivered")
+    if empty:
+        click.echo("no deliveries yet")
         return
-    headers = ["id", "run", "channel", "format", "status", "attempts", "last error"]
-    keys = ["id", "run", "channel", "format", "status", "attempts", "last_error"]
+    if not rows:
+        click.echo("no deliveries pending or failed (`outbox --all` lists every delivery)")
+        return
+    headers = ["id", "run", "channel", "format", "target", "status", "attempts", "last error"]
+    keys = ["id", "run", "channel", "format", "target", "status", "attempts", "last_error"]
     click.echo(table_text(headers, [[row[k] for k in keys] for row in rows]))
+
+
+def _echo_stats(stats: SendStats) -> None:
+    click.echo(f"sent {stats.sent}, failed {stats.failed}")
+    if stats.failed:
+        raise SystemExit(1)
 
 
 @outbox_group.command("retry")
 @pass_context
 @handle_errors
 def outbox_retry(context: Context) -> None:
-    """Send every pending and failed delivery now.
+    """Send every pending and failed delivery now (backoff or not).
 
-    Exit status 1 when some still fail (they stay in the outbox).
+    Exit status 1 when some still fail (they stay in the outbox). A delivery that another
+    command is sending at the same moment is left to it.
 
     \b
     Example:
         lifesci-tracker outbox retry
     """
+    deliveries = Deliveries(context.config)
     database = open_database(context.config, create=False)
-    stats = send_due(database.sessions, context.config, clock=utc_now, include_failed=True)
-    click.echo(f"sent {stats.sent}, failed {stats.failed}")
-    if stats.failed:
-        raise SystemExit(1)
+    _echo_stats(deliveries.send_due(database.sessions, clock=utc_now, retry_now=True))
+
+
+@outbox_group.command("cancel")
+@click.argument("ids", nargs=-1, required=True, type=int)
+@pass_context
+@handle_errors
+def outbox_cancel(context: Context, ids: tuple[int, ...]) -> None:
+    """Cancel deliveries that should never be sent (pending or failed ones).
+
+    Exit status 2 when an ID names no delivery, or one already sent or being sent.
+
+    \b
+    Example:
+        lifesci-tracker outbox cancel 17
+    """
+    database = open_database(context.config, create=False)
+    refused: list[str] = []
+    for delivery_id in ids:
+        with write_transaction(database.sessions) as session:
+            result = outbox.cancel(session, delivery_id, now=utc_now())
+        if result.done:
+            click.echo(f"cancelled delivery {delivery_id} (it was {result.status})")
+        elif result.status is None:
+            refused.append(f"no delivery {delivery_id} (`lifesci-tracker outbox --all` lists them)")
+        else:
+            refused.append(f"delivery {delivery_id} is {result.status}: it cannot be cancelled")
+    if refused:
+        raise UsageError("; ".join(refused))
+
+
+@outbox_group.command("purge")
+@pass_context
+@handle_errors
+def outbox_purge(context: Context) -> None:
+    """Remove the failed and cancelled deliveries from the outbox (sent ones are kept).
+
+    \b
+    Example:
+        lifesci-tracker outbox purge
+    """
+    database = open_database(context.config, create=False)
+    with write_transaction(database.sessions) as session:
+        removed = outbox.purge(session)
+    click.echo(f"removed {plural(removed, 'delivery', 'deliveries')} (failed or cancelled)")
 
 
 @cli.command("report")
@@ -102,6 +160,7 @@ def outbox_retry(context: Context) -> None:
     help="Write these formats (repeatable; default: [reports] formats).",
 )
 @click.option("--email", "to_email", is_flag=True, help="Also send the report by email.")
+@click.option("--notify", "to_notify", is_flag=True, help="Also send it to the notify targets.")
 @click.option("--no-files", is_flag=True, help="Do not write report files.")
 @pass_context
 @handle_errors
@@ -111,43 +170,51 @@ def report_command(
     to_ref: str,
     formats: tuple[str, ...],
     to_email: bool,
+    to_notify: bool,
     no_files: bool,
 ) -> None:
-    """Render and deliver a report for any range again (files, and email with --email).
+    """Render and deliver a report for any range again (files; email and notify when asked).
+
+    Files are named for the range (`<from>-<to>-<time>.<ext>`): a run's own report files,
+    latest.* and feed.atom are never replaced. Exit status 1 when a delivery failed (it stays
+    in the outbox), 2 for --email or --notify when that channel is not enabled.
 
     \b
     Example:
         lifesci-tracker report latest~5 latest --format html
-        lifesci-tracker report 2021-11-01 2021-12-02 --email
+        lifesci-tracker report 2021-11-01 2021-12-02 --email --notify
     """
     config = context.config
+    channels = [] if no_files else ["file"]
+    for asked, name in ((to_email, "email"), (to_notify, "notify")):
+        if asked and not getattr(config, name).enabled:
+            raise UsageError(
+                f"--{name}: [{name}] is not enabled: set `enabled = true` in [{name}] (see the"
+                " README's Configuration) to deliver reports there"
+            )
+        if asked:
+            channels.append(name)
+    if not channels:
+        raise UsageError("nothing to deliver: --no-files without --email or --notify")
+    deliveries = Deliveries(config)
     database = open_database(config, create=False)
-    now = utc_now()
-    with database.sessions.begin() as session:
+    with write_transaction(database.sessions) as session:
         changeset = diff_refs(session, from_ref, to_ref)
-        target = load_state(session, to_ref)
-        report = Report(
-            changeset=changeset,
-            problems=problems_of_run(session, target.run.id),
-            generated_at=now,
-            organisation_count=count_stored(target.state.pages)[0],
-            page_count=len(target.state.pages),
-        )
-        planned = plan_deliveries(
+        to_run = changeset.to_ref.run
+        if to_run is None:
+            raise UsageError(f"{to_ref} names no run")
+        planned = deliveries.plan_report(
             session,
-            config,
-            report,
-            run_id=target.run.id,
-            now=now,
+            run_id=to_run,
+            from_run_id=changeset.from_ref.run if changeset.from_ref else None,
+            kind=DeliveryKind.RANGE,
+            now=utc_now(),
+            channels=channels,
             formats=formats or None,
-            to_files=not no_files,
-            to_email=to_email,
         )
         ids = [d.id for d in planned]
-    stats = send_due(database.sessions, config, clock=utc_now, only=ids)
+    stats = deliveries.send_due(database.sessions, clock=utc_now, only=ids)
     click.echo(
-        f"report {from_ref}..{to_ref}: {len(ids)} deliveries, "
-        f"sent {stats.sent}, failed {stats.failed}"
+        f"report {from_ref}..{to_ref}: {plural(len(ids), 'delivery', 'deliveries')}, ", nl=False
     )
-    if stats.failed:
-        raise SystemExit(1)
+    _echo_stats(stats)

@@ -25,6 +25,7 @@ from storage.errors import StorageError
 from storage.lock import RunLockHeld
 from tracker.cli import Context, cli, handle_errors, pass_context
 from tracker.config import Config
+from tracker.delivery import Deliveries
 from tracker.errors import TrackerError, UsageError
 from tracker.pipeline import RunResult
 from tracker.runner import locked_run
@@ -214,6 +215,7 @@ def schedule_command(
         for line in format_next_runs(settings, _parse_after(after, settings.timezone), next_count):
             click.echo(line)
         return
+    Deliveries(config)  # a notify target Apprise cannot use fails now (exit 2), not at 3 a.m.
     root = click.get_current_context().find_root().params
     _configure_logging(bool(root.get("quiet")), int(root.get("verbose") or 0))
     sys.exit(serve(config, run_now=run_now, debug=context.debug))
