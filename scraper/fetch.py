@@ -58,6 +58,10 @@ _HTML_START: Final = re.compile(
 # ... and ends with </html>, give or take trailing whitespace and comments.
 _HTML_END_WINDOW: Final = 4096
 _MAX_REASON: Final = 200
+# A charset parameter of a Content-Type value: `; charset=koi8-r` or `;charset="utf-8"`.
+_CHARSET_PARAMETER: Final = re.compile(
+    r';[ \t]*charset[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^;"]*))', re.I
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +107,15 @@ class FetchResult:
     last_modified: str | None
     elapsed_s: float  # the whole call: robots.txt, rate-limit waits, retries and redirects
     attempts: int  # 1 + the retries this fetch used (redirect hops are not retries)
+
+    @property
+    def charset(self) -> str | None:
+        """The charset label of the Content-Type header ("windows-1252"), as sent, or None.
+
+        It decides how the body is decoded unless the body starts with a byte order mark
+        (`scraper.text.decode_html`); an unknown label is ignored there.
+        """
+        return _content_type_charset(self.content_type)
 
     @property
     def not_modified(self) -> bool:
@@ -443,6 +456,23 @@ class Fetcher:
             "%s unavailable: HTTP %d; not fetching from its host", robots_url, reply.status
         )
         return FetchError(robots_url, f"HTTP {reply.status}")
+
+
+def _content_type_charset(content_type: str | None) -> str | None:
+    """Return the charset parameter of a Content-Type value (unquoted), or None when there is none.
+
+    The first charset parameter counts, as in the WHATWG MIME type parser; names are
+    case-insensitive and a quoted value may hold backslash escapes.
+    """
+    if not content_type:
+        return None
+    parameter = _CHARSET_PARAMETER.search(content_type)
+    if parameter is None:
+        return None
+    quoted, token = parameter.group(1, 2)
+    value = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else token
+    value = value.strip()
+    return value or None
 
 
 def _unterminated_html(body: bytes) -> bool:

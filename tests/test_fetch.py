@@ -36,6 +36,7 @@ from scraper.fetch import (
 )
 from scraper.ratelimit import HostRateLimiter
 from scraper.robots import RobotsRules, parse_robots, product_token
+from scraper.text import decode_html
 
 GOV = "https://www.gov.uk"
 ROBOTS = f"{GOV}/robots.txt"
@@ -192,6 +193,40 @@ def test_a_page_is_returned_with_its_body_headers_and_timing(
     )
     assert not result.not_modified
     assert not result.gone
+
+
+@pytest.mark.parametrize(
+    ("content_type", "charset"),
+    [
+        ("text/html; charset=windows-1252", "windows-1252"),
+        ('text/html;CHARSET="ISO-8859-1"', "ISO-8859-1"),
+        ("text/html; q=1; charset = koi8-r ; x=y", "koi8-r"),
+        ("text/html; charset=bogus", "bogus"),  # as sent: decoding ignores a label it cannot use
+        ("text/html; charset=", None),
+        ("text/html", None),
+        (None, None),
+    ],
+)
+def test_the_content_type_charset_is_exposed_as_sent(
+    http: responses.RequestsMock,
+    make_fetcher: Callable[..., Fetcher],
+    content_type: str | None,
+    charset: str | None,
+) -> None:
+    http.get(PAGE, body=HTML, content_type=content_type)
+
+    assert make_fetcher().fetch(PAGE).charset == charset
+
+
+def test_a_windows_1252_page_labelled_only_by_its_content_type_reads_as_windows_1252(
+    http: responses.RequestsMock, make_fetcher: Callable[..., Fetcher]
+) -> None:
+    body = "<!DOCTYPE html><html><body><h3>King’s College – Café</h3></body></html>"
+    add_page(http, body=body.encode("cp1252"), content_type="text/html; charset=windows-1252")
+
+    result = make_fetcher().fetch(PAGE)
+
+    assert "<h3>King’s College – Café</h3>" in decode_html(result.body, result.charset)
 
 
 @pytest.mark.parametrize("status", [404, 410])
