@@ -937,6 +937,10 @@ def test_the_product_token_is_the_user_agent_name_in_lower_case() -> None:
         # Percent-encoding is normalised on both sides.
         ("User-agent: *\nDisallow: /caf%C3%A9\n", "/café/menu", False),
         ("User-agent: *\nDisallow: /a~b\n", "/a%7eb", False),
+        # ... except reserved characters (RFC 9309 §2.2.2): an encoded "/" is not a "/".
+        ("User-agent: *\nDisallow: /a%2Fb\n", "/a/b", True),
+        ("User-agent: *\nDisallow: /a/b\n", "/a%2Fb", True),
+        ("User-agent: *\nDisallow: /a%2Fb\n", "/a%2fb", False),
         # An empty Disallow allows everything; rules before any user-agent are ignored.
         ("User-agent: *\nDisallow:\n", "/a", True),
         ("Disallow: /\nUser-agent: *\nDisallow: /x\n", "/a", True),
