@@ -620,8 +620,9 @@ class BenchServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
-            # Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm and
-            # the client's delayed ACK add ~40 ms to every keep-alive response.
+            # Headers and body go out in two writes: without TCP_NODELAY on the accepted socket,
+            # Nagle's algorithm and the client's delayed ACK add ~40 ms to every keep-alive
+            # response (measured: 44.5 ms a request without it, 0.95 ms with it, sequential GETs).
             disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002

@@ -2,6 +2,8 @@
 
 FetchError          scraper/fetch.py   the page could not be fetched (after retries); the run
                                        records an error observation, keeps the last version
+  NetworkError                         the host could not be reached or did not answer (name
+                                       resolution, refused, timed out, TLS, proxy): `.failure`
   HostNotAllowedError                  a URL or redirect target outside `allowed_hosts`
   RobotsDisallowedError                robots.txt forbids the URL
   BodyTooLargeError                    the body (or its decompressed form) exceeds `max_bytes`
@@ -12,6 +14,8 @@ LayoutChangedError  scraper/parse.py   the page no longer looks like what we par
 """
 
 from __future__ import annotations
+
+from enum import Enum
 
 
 class ScraperError(Exception):
@@ -25,6 +29,30 @@ class FetchError(ScraperError):
         super().__init__(f"{url}: {reason}")
         self.url = url
         self.reason = reason
+
+
+class NetworkFailure(Enum):
+    """What went wrong on the network, in the words the error message uses."""
+
+    NAME_RESOLUTION = "name resolution failed"
+    CONNECTION_REFUSED = "connection refused"
+    CONNECT_TIMEOUT = "connection timed out"
+    READ_TIMEOUT = "no answer in time"
+    TLS_CERTIFICATE = "TLS certificate not trusted"
+    TLS_HANDSHAKE = "TLS handshake failed"
+    PROXY = "proxy error"
+    CONNECTION_FAILED = "connection failed"
+
+
+class NetworkError(FetchError):
+    """The host could not be reached, or did not answer; `reason` says why and what to check.
+
+    robots.txt being unreachable is this error too, for every page of its host.
+    """
+
+    def __init__(self, url: str, reason: str, failure: NetworkFailure) -> None:
+        super().__init__(url, reason)
+        self.failure = failure
 
 
 class HostNotAllowedError(FetchError):

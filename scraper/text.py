@@ -6,13 +6,14 @@ iteratively, so arbitrarily deep (hostile) nesting cannot exhaust the recursion 
 
 from __future__ import annotations
 
-import codecs
 import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final, TypeAlias
+
+from scraper.encoding import decode
 
 # lxml ships no type information: an lxml element (`lxml.etree._Element`).
 Element: TypeAlias = Any
@@ -54,69 +55,23 @@ _ISO_DATE_PREFIX: Final = re.compile(r"\s*(\d{4})-(\d{2})-(\d{2})")
 _CONTROL_CHARACTERS: Final = dict.fromkeys([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
 _HAS_CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")  # the same characters
 _CONTROL_BYTES: Final = bytes(_CONTROL_CHARACTERS)  # and their bytes in UTF-8
-_BOMS: Final = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-_META_CHARSET: Final = re.compile(
-    rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{1,40})""", re.I
-)
-# Codec names (as codecs.lookup spells them) that are real web encodings; anything else that a
-# page declares (rot-13, base64, unicode-escape, ...) is ignored in favour of UTF-8.
-_WEB_CODEC_PREFIXES: Final = (
-    "utf-8", "cp", "iso8859", "koi8", "mac-", "shift_jis", "euc_", "gb", "big5", "iso2022",
-    "hz", "tis-620", "latin",
-)  # fmt: skip
-# The HTML standard decodes these labels differently from Python's codecs of the same name.
-_HTML_CODEC_OVERRIDES: Final = {
-    "ascii": "cp1252",
-    "iso8859-1": "cp1252",
-    "utf-16": "utf-8",
-    "utf-16-le": "utf-8",
-    "utf-16-be": "utf-8",
-}
 
 
-def decode_html(body: bytes) -> str:
-    """Decode an HTML body: a BOM wins, then a <meta charset> near the top, else UTF-8.
+def decode_html(body: bytes, transport_encoding: str | None = None) -> str:
+    """Decode an HTML body as a browser would (`scraper.encoding`): a byte order mark wins, then
+    `transport_encoding` (the HTTP Content-Type charset), then a <meta charset>, else UTF-8.
 
-    Never fails: invalid bytes become U+FFFD, and an unknown or non-text charset means UTF-8.
-    Control characters other than whitespace (NUL, ESC, DEL, ...) are dropped: a browser shows
-    nothing for them, so they are noise, never content.
+    Never fails: invalid bytes become U+FFFD, and an unknown label is ignored. Control characters
+    other than whitespace (NUL, ESC, DEL, ...) are dropped: a browser shows nothing for them, so
+    they are noise, never content.
     """
-    text, encoding = _decode(body)
+    text, encoding = decode(body, transport_encoding)
     if encoding == "utf-8" and len(body.translate(None, _CONTROL_BYTES)) == len(body):
         # In UTF-8 a control character is its own byte: none in the bytes, none in the text
         # (a C-speed check, ~10x cheaper than searching the text).
         return text
     # str.translate costs ~2 ms on a 50 KB page; the search finds none on almost every page.
     return text.translate(_CONTROL_CHARACTERS) if _HAS_CONTROL.search(text) else text
-
-
-def _decode(body: bytes) -> tuple[str, str]:
-    """The text and the codec that decoded it."""
-    for bom, encoding in _BOMS:
-        if body.startswith(bom):
-            return body[len(bom) :].decode(encoding, "replace"), encoding
-    encoding = "utf-8"
-    declared = _META_CHARSET.search(body[:4096])
-    if declared is not None:
-        encoding = _web_encoding(declared.group(1).decode("ascii"))
-    try:
-        return body.decode(encoding, "replace"), encoding
-    except (LookupError, UnicodeError, ValueError):
-        return body.decode("utf-8", "replace"), "utf-8"
-
-
-def _web_encoding(label: str) -> str:
-    """Return the Python codec for a declared charset label, or "utf-8" when it is not usable."""
-    try:
-        name = codecs.lookup(label.strip().lower()).name
-    except LookupError:
-        return "utf-8"
-    name = _HTML_CODEC_OVERRIDES.get(name, name)
-    return name if name.startswith(_WEB_CODEC_PREFIXES) else "utf-8"
 
 
 def normalise(text: str) -> str:

@@ -45,6 +45,7 @@ TRADE = "medical-technology"
 RETRIES = 2
 ATTEMPTS = RETRIES + 1
 TIMEOUT_S = 0.5
+ADVICE = "check your network or proxy (HTTP_PROXY)"
 MAX_BYTES = 200_000
 # Every line the CLI writes to stderr is a log record: time, level, logger, one-line message.
 LOG_LINE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} (DEBUG|INFO|WARNING|ERROR) ")
@@ -285,6 +286,12 @@ def page(tracker: FaultTracker, path: str) -> bytes:
     return tracker.server.pages[path]
 
 
+def read_timeout_reason(server: SiteServer) -> str:
+    host = server.base_url.removeprefix("http://")
+    timed_out = f"no answer from {host} within {TIMEOUT_S:g} s (timed out)"
+    return f"{timed_out} after {ATTEMPTS} attempts; {ADVICE}"
+
+
 # --- network faults ---------------------------------------------------------------------------
 
 
@@ -299,7 +306,11 @@ def test_connect_timeout_fails_the_run_and_keeps_every_version(
     assert outcome.data["status"] == "failed"
     assert outcome.data["pages"]["errors"] == 8
     reasons = {reason for _, reason in outcome.problems.values()}
-    assert reasons == {f"robots.txt unavailable (connection timed out after {ATTEMPTS} attempts)"}
+    host = server.base_url.removeprefix("http://")
+    # robots.txt is asked first; its failure is named as the host's, for every page.
+    assert reasons == {
+        f"cannot reach {host}: connection timed out after {ATTEMPTS} attempts; {ADVICE}"
+    }
     recover(any_tracker, server, before)
 
 
@@ -311,7 +322,7 @@ def test_read_timeout_before_the_headers_is_retried_then_an_error(
     server.faults[path] = Reply(body=page(tracker, path), delay_s=TIMEOUT_S + 0.3)
     outcome = run_fault(tracker, "read timeout", before)
     assert len(server.requests_for(path)) == 1 + ATTEMPTS
-    assert outcome.problems == {path: ("error", f"read timed out after {ATTEMPTS} attempts")}
+    assert outcome.problems == {path: ("error", read_timeout_reason(server))}
     assert outcome.data["status"] == "partial"
     recover(tracker, server, before)
 
@@ -332,7 +343,7 @@ def test_read_timeout_mid_body_is_retried_then_an_error(
 
 @pytest.mark.parametrize(
     ("drop_after", "reason"),
-    [(None, "connection failed"), (5000, "connection lost mid-body")],
+    [(None, "connection to {host} failed (connection reset)"), (5000, "connection lost mid-body")],
     ids=["before-answering", "mid-body"],
 )
 def test_a_connection_reset_is_retried_then_an_error(
@@ -343,7 +354,9 @@ def test_a_connection_reset_is_retried_then_an_error(
     server.faults[path] = Reply(body=page(tracker, path), reset=True, drop_after=drop_after)
     outcome = run_fault(tracker, "connection reset", before)
     assert len(server.requests_for(path)) == 1 + ATTEMPTS
-    assert outcome.problems == {path: ("error", f"{reason} after {ATTEMPTS} attempts")}
+    advice = f"; {ADVICE}" if drop_after is None else ""
+    reason = reason.format(host=server.base_url.removeprefix("http://"))
+    assert outcome.problems == {path: ("error", f"{reason} after {ATTEMPTS} attempts{advice}")}
     recover(tracker, server, before)
 
 
@@ -734,7 +747,7 @@ def test_a_gone_document_and_a_timed_out_one_keep_their_versions(
     outcome = run_fault(any_tracker, "gone vs timed out", before)
     assert outcome.problems == {
         gone: ("gone", f"HTTP {status}"),
-        slow: ("error", f"read timed out after {ATTEMPTS} attempts"),
+        slow: ("error", read_timeout_reason(server)),
     }
     assert len(server.requests_for(gone)) == 2  # a 404/410 is an answer: not retried
     assert len(server.requests_for(slow)) == 1 + ATTEMPTS

@@ -1,7 +1,8 @@
 """Tests for stage 1, fetching: scraper/fetch.py, scraper/robots.py and scraper/ratelimit.py.
 
-HTTP is mocked with `responses`; two tests talk to a real server on loopback to exercise urllib3's
-own handling of short bodies and stalls. Time is a fake clock, so nothing sleeps for real.
+HTTP is mocked with `responses`; some tests talk to real servers on loopback to exercise urllib3's
+own handling of short bodies, stalls and network failures (refused, timed out, TLS, proxy). Time is
+a fake clock, so nothing sleeps for real.
 """
 
 from __future__ import annotations
@@ -12,19 +13,25 @@ import io
 import logging
 import re
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 import responses
+import trustme
 
 from scraper.errors import (
     BodyTooLargeError,
     FetchError,
     HostNotAllowedError,
     IncompleteBodyError,
+    NetworkError,
+    NetworkFailure,
     RobotsDisallowedError,
 )
 from scraper.fetch import (
@@ -36,6 +43,8 @@ from scraper.fetch import (
 )
 from scraper.ratelimit import HostRateLimiter
 from scraper.robots import RobotsRules, parse_robots, product_token
+from scraper.text import decode_html
+from tests.site_server import SiteServer
 
 GOV = "https://www.gov.uk"
 ROBOTS = f"{GOV}/robots.txt"
@@ -192,6 +201,40 @@ def test_a_page_is_returned_with_its_body_headers_and_timing(
     )
     assert not result.not_modified
     assert not result.gone
+
+
+@pytest.mark.parametrize(
+    ("content_type", "charset"),
+    [
+        ("text/html; charset=windows-1252", "windows-1252"),
+        ('text/html;CHARSET="ISO-8859-1"', "ISO-8859-1"),
+        ("text/html; q=1; charset = koi8-r ; x=y", "koi8-r"),
+        ("text/html; charset=bogus", "bogus"),  # as sent: decoding ignores a label it cannot use
+        ("text/html; charset=", None),
+        ("text/html", None),
+        (None, None),
+    ],
+)
+def test_the_content_type_charset_is_exposed_as_sent(
+    http: responses.RequestsMock,
+    make_fetcher: Callable[..., Fetcher],
+    content_type: str | None,
+    charset: str | None,
+) -> None:
+    http.get(PAGE, body=HTML, content_type=content_type)
+
+    assert make_fetcher().fetch(PAGE).charset == charset
+
+
+def test_a_windows_1252_page_labelled_only_by_its_content_type_reads_as_windows_1252(
+    http: responses.RequestsMock, make_fetcher: Callable[..., Fetcher]
+) -> None:
+    body = "<!DOCTYPE html><html><body><h3>King’s College – Café</h3></body></html>"
+    add_page(http, body=body.encode("cp1252"), content_type="text/html; charset=windows-1252")
+
+    result = make_fetcher().fetch(PAGE)
+
+    assert "<h3>King’s College – Café</h3>" in decode_html(result.body, result.charset)
 
 
 @pytest.mark.parametrize("status", [404, 410])
@@ -631,6 +674,214 @@ def test_a_real_read_timeout_mid_body_is_an_incomplete_body(
     assert caught.value.reason == "read timed out mid-body after 1 attempt"
 
 
+# --- network failures, in words a user can act on -------------------------------------------------
+
+
+def _free_port() -> int:
+    """A loopback port nothing listens on (bound, then closed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A real server that accepts the connection and reads the request, but never answers."""
+
+    def handler(connection: socket.socket, stop: threading.Event) -> None:
+        stop.wait(timeout=5)
+
+    yield from _serve_once_per_connection(handler)
+
+
+@pytest.fixture
+def plain_server() -> Iterator[str]:
+    """A real server that answers in plain HTTP whatever it is sent: https:// to it fails."""
+
+    def handler(connection: socket.socket, stop: threading.Event) -> None:
+        connection.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    for url in _serve_once_per_connection(handler):
+        yield url.replace("http://", "https://")
+
+
+@pytest.fixture
+def untrusted_tls_server() -> Iterator[str]:
+    """A real HTTPS server whose certificate comes from a CA the client does not trust."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    trustme.CA().issue_cert("127.0.0.1").configure_cert(context)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/page"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
+
+
+def _network_fetcher(
+    fake_time: FakeTime, url: str, proxy: str | None = None, **settings: Any
+) -> Fetcher:
+    """A fetcher on a real session allowed to reach `url`: through `proxy`, else directly."""
+    session = requests.Session()
+    session.trust_env = False  # a proxy from the environment must not intercept loopback
+    if proxy is not None:
+        session.proxies = {"http": proxy, "https": proxy}
+    settings.setdefault("obey_robots", False)
+    settings.setdefault("retries", 0)
+    return Fetcher(
+        session,
+        FetchSettings(allowed_hosts=(urlsplit(url).hostname or "",), **settings),
+        sleep=fake_time.sleep,
+        clock=fake_time.clock,
+    )
+
+
+def _fetch_network_error(fetcher: Fetcher, url: str) -> NetworkError:
+    with pytest.raises(NetworkError) as caught:
+        fetcher.fetch(url)
+    return caught.value
+
+
+def test_a_closed_port_is_a_refused_connection(fake_time: FakeTime) -> None:
+    url = f"http://127.0.0.1:{_free_port()}/page"
+
+    error = _fetch_network_error(_network_fetcher(fake_time, url, retries=1), url)
+
+    host = urlsplit(url).netloc
+    assert error.failure is NetworkFailure.CONNECTION_REFUSED
+    assert error.reason == (
+        f"cannot reach {host}: connection refused after 2 attempts; "
+        "check your network or proxy (HTTP_PROXY)"
+    )
+    assert fake_time.sleeps == [1.0]  # retried: a server restarting refuses for a moment
+
+
+def test_a_server_that_accepts_and_never_answers_has_timed_out(
+    silent_server: str, fake_time: FakeTime
+) -> None:
+    fetcher = _network_fetcher(fake_time, silent_server, timeout_s=0.2)
+
+    error = _fetch_network_error(fetcher, silent_server)
+
+    host = urlsplit(silent_server).netloc
+    assert error.failure is NetworkFailure.READ_TIMEOUT
+    assert error.reason == (
+        f"no answer from {host} within 0.2 s (timed out) after 1 attempt; "
+        "check your network or proxy (HTTP_PROXY)"
+    )
+
+
+def test_a_host_that_drops_connection_attempts_is_a_connection_timeout(
+    server: SiteServer, fake_time: FakeTime
+) -> None:
+    url = server.url("/page")
+    fetcher = _network_fetcher(fake_time, url, timeout_s=0.2)
+
+    with server.unreachable():
+        error = _fetch_network_error(fetcher, url)
+
+    assert error.failure is NetworkFailure.CONNECT_TIMEOUT
+    assert error.reason.startswith(f"cannot reach {urlsplit(url).netloc}: connection timed out")
+
+
+def test_an_untrusted_tls_certificate_is_named_and_not_retried(
+    untrusted_tls_server: str, fake_time: FakeTime
+) -> None:
+    fetcher = _network_fetcher(fake_time, untrusted_tls_server, retries=3)
+
+    error = _fetch_network_error(fetcher, untrusted_tls_server)
+
+    host = urlsplit(untrusted_tls_server).netloc
+    assert error.failure is NetworkFailure.TLS_CERTIFICATE
+    assert re.fullmatch(
+        rf"cannot reach {re.escape(host)} securely: TLS certificate not trusted "
+        r"\(.*certificate.*\); check your network or proxy \(HTTPS_PROXY\)",
+        error.reason,
+    )
+    assert fake_time.sleeps == []
+
+
+def test_a_tls_handshake_with_a_plain_http_server_fails_by_name(
+    plain_server: str, fake_time: FakeTime
+) -> None:
+    error = _fetch_network_error(_network_fetcher(fake_time, plain_server), plain_server)
+
+    assert error.failure is NetworkFailure.TLS_HANDSHAKE
+    assert error.reason.startswith(
+        f"cannot reach {urlsplit(plain_server).netloc} securely: TLS handshake failed ("
+    )
+
+
+def test_a_host_name_that_does_not_resolve_is_a_name_resolution_failure(
+    fake_time: FakeTime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    guarded = socket.getaddrinfo
+
+    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(host, str) and host.endswith(".invalid"):  # RFC 6761: never resolves
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return guarded(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    url = "https://www.gov.uk.invalid/government/publications/uk-life-sciences-support"
+
+    error = _fetch_network_error(_network_fetcher(fake_time, url), url)
+
+    assert error.failure is NetworkFailure.NAME_RESOLUTION
+    assert error.reason == (
+        "cannot reach www.gov.uk.invalid: name resolution failed after 1 attempt; "
+        "check your network or proxy (HTTPS_PROXY)"
+    )
+
+
+def test_a_proxy_that_cannot_be_reached_is_a_proxy_error(fake_time: FakeTime) -> None:
+    url = f"http://127.0.0.1:{_free_port()}/page"
+    fetcher = _network_fetcher(fake_time, url, proxy=f"http://127.0.0.1:{_free_port()}")
+
+    error = _fetch_network_error(fetcher, url)
+
+    assert error.failure is NetworkFailure.PROXY
+    assert error.reason == (
+        f"cannot reach {urlsplit(url).netloc}: proxy error (the proxy refused the connection) "
+        "after 1 attempt; check your network or proxy (HTTP_PROXY)"
+    )
+
+
+def test_an_unreachable_robots_txt_is_named_as_the_host_being_unreachable(
+    fake_time: FakeTime, caplog: pytest.LogCaptureFixture
+) -> None:
+    base = f"http://127.0.0.1:{_free_port()}"
+    fetcher = _network_fetcher(fake_time, base, obey_robots=True)
+
+    errors = [_fetch_network_error(fetcher, f"{base}/{page}") for page in ("a", "b")]
+
+    expected = (
+        f"cannot reach {base.removeprefix('http://')}: connection refused after 1 attempt; "
+        "check your network or proxy (HTTP_PROXY)"
+    )
+    assert [(e.url, e.reason) for e in errors] == [(f"{base}/a", expected), (f"{base}/b", expected)]
+    assert "robots" not in caplog.text
+
+
+def test_an_unreachable_host_is_asked_for_robots_txt_once_then_every_page_fails_at_once(
+    http: responses.RequestsMock, make_fetcher: Callable[..., Fetcher], fake_time: FakeTime
+) -> None:
+    http.get(ROBOTS, body=requests.exceptions.ConnectTimeout("no route"))
+    add_page(http)
+    fetcher = make_fetcher(obey_robots=True)
+
+    reasons = {_fetch_network_error(fetcher, f"{PAGE}/{n}").reason for n in range(3)}
+
+    assert reasons == {f"cannot reach www.gov.uk: connection timed out after 4 attempts; {ADVICE}"}
+    assert urls_requested(http) == [ROBOTS] * 4  # one robots.txt fetch, retried; no pages
+    assert fake_time.sleeps == [1.0, 2.0, 4.0]
+
+
 # --- retries --------------------------------------------------------------------------------------
 
 
@@ -708,19 +959,28 @@ def test_a_retry_after_header_overrides_the_backoff_up_to_the_cap(
     assert fake_time.sleeps == sleeps
 
 
+ADVICE = "check your network or proxy (HTTPS_PROXY)"
+
+
 @pytest.mark.parametrize(
     ("error", "reason"),
     [
         (
             requests.exceptions.ConnectTimeout("huge\n" * 1000),
-            "connection timed out after 4 attempts",
+            f"cannot reach www.gov.uk: connection timed out after 4 attempts; {ADVICE}",
         ),
-        (requests.exceptions.ReadTimeout("huge\n" * 1000), "read timed out after 4 attempts"),
+        (
+            requests.exceptions.ReadTimeout("huge\n" * 1000),
+            f"no answer from www.gov.uk within 30 s (timed out) after 4 attempts; {ADVICE}",
+        ),
         (
             requests.exceptions.ConnectionError("huge\n" * 1000),
-            "connection failed after 4 attempts",
+            f"connection to www.gov.uk failed after 4 attempts; {ADVICE}",
         ),
-        (requests.exceptions.ProxyError("proxy down"), "connection failed after 4 attempts"),
+        (
+            requests.exceptions.ProxyError("proxy down"),
+            f"cannot reach www.gov.uk: proxy error after 4 attempts; {ADVICE}",
+        ),
     ],
 )
 def test_network_errors_are_retried_then_reported_in_one_line(
@@ -744,7 +1004,10 @@ def test_network_errors_are_retried_then_reported_in_one_line(
 @pytest.mark.parametrize(
     ("error", "reason"),
     [
-        (requests.exceptions.SSLError("certificate verify failed"), "TLS error"),
+        (
+            requests.exceptions.SSLError("certificate verify failed"),
+            f"cannot reach www.gov.uk securely: TLS handshake failed; {ADVICE}",
+        ),
         (requests.exceptions.InvalidURL("bad"), "invalid URL"),
         (requests.exceptions.InvalidHeader("bad"), "invalid request header"),
         (requests.exceptions.TooManyRedirects("x"), "request failed (TooManyRedirects)"),
@@ -902,6 +1165,10 @@ def test_the_product_token_is_the_user_agent_name_in_lower_case() -> None:
         # Percent-encoding is normalised on both sides.
         ("User-agent: *\nDisallow: /caf%C3%A9\n", "/café/menu", False),
         ("User-agent: *\nDisallow: /a~b\n", "/a%7eb", False),
+        # ... except reserved characters (RFC 9309 §2.2.2): an encoded "/" is not a "/".
+        ("User-agent: *\nDisallow: /a%2Fb\n", "/a/b", True),
+        ("User-agent: *\nDisallow: /a/b\n", "/a%2Fb", True),
+        ("User-agent: *\nDisallow: /a%2Fb\n", "/a%2fb", False),
         # An empty Disallow allows everything; rules before any user-agent are ignored.
         ("User-agent: *\nDisallow:\n", "/a", True),
         ("Disallow: /\nUser-agent: *\nDisallow: /x\n", "/a", True),
@@ -969,10 +1236,6 @@ def test_a_robots_txt_redirect_within_the_allowed_hosts_is_followed(
     [
         ({"status": 503}, "robots.txt unavailable (HTTP 503 after 4 attempts)"),
         ({"status": 429}, "robots.txt unavailable (HTTP 429 after 4 attempts)"),
-        (
-            {"body": requests.exceptions.ConnectionError("refused")},
-            "robots.txt unavailable (connection failed after 4 attempts)",
-        ),
         (
             {"status": 302, "headers": {"Location": "https://cdn.example/robots.txt"}},
             "robots.txt unavailable (redirect to host cdn.example is not in allowed_hosts)",
