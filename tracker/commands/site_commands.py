@@ -1,0 +1,137 @@
+"""The browsable history commands: `site build` and `timeline` (DESIGN §13)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from changes.timeline import OrganisationHistory, find_organisations
+from reports.formats.wording import clean
+from reports.timeline import (
+    documents_named,
+    event_details,
+    event_sentence,
+    event_when,
+    timeline_to_dict,
+)
+from tracker.app import open_database
+from tracker.cli import Context, cli, handle_errors, pass_context
+from tracker.errors import UsageError
+from tracker.site import load_history, rebuild_site
+
+
+@cli.group("site")
+def site_group() -> None:
+    """Build the browsable change-history site (static files for any web server)."""
+
+
+@site_group.command("build")
+@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+@pass_context
+@handle_errors
+def site_build_command(context: Context, folder: Path | None) -> None:
+    """Write the change-history site to FOLDER (default: [site] dir).
+
+    The site is built beside the folder and swapped in whole, so a reader never sees it half
+    built; the previous site stays until the new one is complete.
+
+    \b
+    Example:
+        lifesci-tracker site build
+        lifesci-tracker site build /var/www/lifesci
+    """
+    result = rebuild_site(context.config, target=folder)
+    click.echo(
+        f"wrote {result.path}: {result.pages} pages ({result.change_sets} change sets, "
+        f"{result.organisations} organisations) in {result.seconds:.2f} s"
+    )
+
+
+class AmbiguousNameError(UsageError):
+    """A name matches several organisations: the error lists them."""
+
+
+def _choose(matches: tuple[OrganisationHistory, ...], query: str) -> OrganisationHistory:
+    if not matches:
+        raise UsageError(
+            f"no organisation is or was called {query!r}: "
+            "try part of its name, or its web address (see `lifesci-tracker orgs`)"
+        )
+    if len(matches) == 1:
+        return matches[0]
+    lines = [
+        f"{query!r} matches {len(matches)} organisations; give the full name or its web address:"
+    ]
+    for history in matches:
+        places = "; ".join(
+            dict.fromkeys(
+                f"{clean(x.document_title)}: {clean(x.organisation.stage)}"
+                for x in history.last_listings
+            )
+        )
+        status = "" if history.is_listed else "; no longer listed"
+        address = f" {history.urls[-1]}" if history.urls else ""
+        lines.append(f"  {clean(history.name)}{address} ({places}{status})")
+    raise AmbiguousNameError("\n".join(lines))
+
+
+def render_timeline_table(history: OrganisationHistory) -> str:
+    """Return one organisation's timeline as text: where it is listed, then what changed when."""
+    listings = history.listings or history.last_listings
+    places = "; ".join(
+        f"{clean(x.document_title)} ({clean(x.organisation.stage)})" for x in listings
+    )
+    lines = [
+        clean(history.name),
+        f"{'Listed now in' if history.is_listed else 'Last listed in'}: {places}",
+    ]
+    former = [clean(name) for name in history.names if name != history.name]
+    if former:
+        lines.append("Also listed as: " + "; ".join(former))
+    rows = [(event_when(e), "" if e.ref.run is None else str(e.ref.run)) for e in history.events]
+    when_width = max(len("when"), *(len(when) for when, _ in rows))
+    run_width = max(len("run"), *(len(run) for _, run in rows))
+    indent = " " * (when_width + run_width + 4)
+    lines += ["", f"{'when'.ljust(when_width)}  {'run'.ljust(run_width)}  change"]
+    lines.append(f"{'-' * when_width}  {'-' * run_width}  {'-' * 6}")
+    name_document = documents_named(history)
+    for (when, run), event in zip(rows, history.events, strict=True):
+        sentence = event_sentence(event, name_document=name_document)
+        lines.append(f"{when.ljust(when_width)}  {run.ljust(run_width)}  {sentence}")
+        lines += [indent + detail for detail in event_details(event)]
+    return "\n".join(lines)
+
+
+@cli.command("timeline")
+@click.argument("organisation")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="How to write the timeline.",
+)
+@pass_context
+@handle_errors
+def timeline_command(context: Context, organisation: str, fmt: str) -> None:
+    """Show one organisation's history across every stored state, following renames and moves.
+
+    ORGANISATION is a name (or part of one, any name it has had) or its web address. A name that
+    matches several organisations lists them and exits 2.
+
+    \b
+    Example:
+        lifesci-tracker timeline "Health Research Authority"
+        lifesci-tracker timeline https://www.hra.nhs.uk/ --format json
+    """
+    database = open_database(context.config, create=False)
+    with database.sessions() as session:
+        timeline = load_history(session).timeline
+    history = _choose(find_organisations(timeline, organisation), organisation)
+    if fmt == "json":
+        click.echo(json.dumps(timeline_to_dict(history), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_timeline_table(history))
