@@ -55,6 +55,15 @@ def documents_named(history: OrganisationHistory) -> bool:
     return len({event.document_url for event in history.events}) > 1
 
 
+def other_names(history: OrganisationHistory) -> tuple[list[str], list[str]]:
+    """Return the organisation's other names: listed under now (elsewhere), and only before."""
+    listings = history.listings or history.last_listings
+    current = list(dict.fromkeys(clean(listing.organisation.name) for listing in listings))
+    name = clean(history.name)
+    former = [n for n in dict.fromkeys(clean(n) for n in history.names) if n not in current]
+    return [n for n in current if n != name], former
+
+
 def _sentence(event: TimelineEvent) -> str:
     document, stage = clean(event.document_title), clean(event.stage)
     before, after = _text(event.before), _text(event.after)

@@ -141,6 +141,9 @@ def test_slugs_and_relative_links() -> None:
     assert relative("organisations/a.html", "changes/3.html") == "../organisations/a.html"
     assert relative("index.html#x", "index.html") == "index.html#x"
     assert relative("changes/3.html", "index.html") == "changes/3.html"
+    assert relative("changes/3.html", "changes/2.html") == "3.html"
+    assert relative("index.html", "changes/2.html") == "../index.html"
+    assert relative("#top", "changes/2.html") == "#top"
 
 
 def test_an_empty_history_is_a_clear_error() -> None:

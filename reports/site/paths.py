@@ -10,7 +10,6 @@ host, any sub-path, or a file share.
 from __future__ import annotations
 
 import hashlib
-import posixpath
 import re
 import unicodedata
 from collections import defaultdict
@@ -46,13 +45,14 @@ def slugify(text: str, *, fallback: str = "page") -> str:
 
 def relative(target: str, page: str) -> str:
     """Return the link from `page` to `target` (both site paths such as "organisations/x.html")."""
-    fragment = ""
-    if "#" in target:
-        target, fragment = target.split("#", 1)
-        fragment = "#" + fragment
+    target, hash_sign, fragment = target.partition("#")
     if not target:
-        return fragment
-    return posixpath.relpath(target, posixpath.dirname(page) or ".") + fragment
+        return hash_sign + fragment
+    folder = page.rpartition("/")[0]
+    rest = target[len(folder) + 1 :] if folder else target
+    if (not folder or target.startswith(folder + "/")) and "/" not in rest:
+        return rest + hash_sign + fragment
+    return "../" * page.count("/") + target + hash_sign + fragment
 
 
 def change_set_path(run: int) -> str:

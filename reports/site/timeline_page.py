@@ -10,7 +10,13 @@ from reports.formats.wording import clean
 from reports.site.model import SiteModel
 from reports.site.paths import SitePaths
 from reports.site.views import StepView, first_steps
-from reports.timeline import documents_named, event_details, event_sentence, event_when
+from reports.timeline import (
+    documents_named,
+    event_details,
+    event_sentence,
+    event_when,
+    other_names,
+)
 
 
 def organisation_pages(
@@ -28,14 +34,12 @@ def _values(
     listings = history.listings or history.last_listings
     name = clean(history.name)
     name_document = documents_named(history)
-    current = list(dict.fromkeys(clean(x.organisation.name) for x in listings))
+    also, former = other_names(history)
     return {
         "title": name,
         "organisation": history,
-        "also_names": [n for n in current if n != name],
-        "former_names": [
-            n for n in dict.fromkeys(clean(n) for n in history.names) if n not in current
-        ],
+        "also_names": also,
+        "former_names": former,
         "listings": [
             {
                 "document": clean(listing.document_title),

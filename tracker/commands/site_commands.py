@@ -14,6 +14,7 @@ from reports.timeline import (
     event_details,
     event_sentence,
     event_when,
+    other_names,
     timeline_to_dict,
 )
 from tracker.app import open_database
@@ -87,9 +88,11 @@ def render_timeline_table(history: OrganisationHistory) -> str:
         clean(history.name),
         f"{'Listed now in' if history.is_listed else 'Last listed in'}: {places}",
     ]
-    former = [clean(name) for name in history.names if name != history.name]
+    also, former = other_names(history)
+    if also:
+        lines.append("Also listed as: " + "; ".join(also))
     if former:
-        lines.append("Also listed as: " + "; ".join(former))
+        lines.append("Formerly listed as: " + "; ".join(former))
     rows = [(event_when(e), "" if e.ref.run is None else str(e.ref.run)) for e in history.events]
     when_width = max(len("when"), *(len(when) for when, _ in rows))
     run_width = max(len("run"), *(len(run) for _, run in rows))
