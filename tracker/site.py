@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from changes import diff
 from changes.changeset import State
@@ -141,21 +141,28 @@ def rebuild_site(
     *,
     target: Path | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    sessions: sessionmaker[Session] | None = None,
 ) -> SiteBuildResult:
-    """Build the site from the configured store into `target` (default `[site] dir`), then swap it
-    in whole. The `site` outbox channel calls this after a run with changes.
+    """Build the site from the store into `target` (default `[site] dir`), then swap it in whole.
+
+    What `site build` runs, and what the `site` outbox channel calls after a run with changes
+    (passing the run's own `sessions`; without them the configured database is opened).
 
     Raises:
         UsageError: nothing stored yet, or `target` holds files this tool did not write.
     """
     started = time.perf_counter()
     folder = Path(target if target is not None else config.site.dir)
-    database = open_database(config, create=False)
-    try:
-        with database.sessions() as session:
+    if sessions is not None:
+        with sessions() as session:
             model = build_model(session, config, now=clock())
-    finally:
-        database.engine.dispose()
+    else:
+        database = open_database(config, create=False)
+        try:
+            with database.sessions() as session:
+                model = build_model(session, config, now=clock())
+        finally:
+            database.engine.dispose()
     files = render_site(model)
     write_site(folder, files, built_at=model.generated_at)
     return SiteBuildResult(

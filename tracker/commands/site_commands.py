@@ -78,12 +78,15 @@ def _choose(matches: tuple[OrganisationHistory, ...], query: str) -> Organisatio
     raise AmbiguousNameError("\n".join(lines))
 
 
+def _place(document: str, stage: str) -> str:
+    return f"{clean(document)} ({clean(stage)})"
+
+
 def render_timeline_table(history: OrganisationHistory) -> str:
-    """Return one organisation's timeline as text: where it is listed, then what changed when."""
+    """Return one organisation's timeline as text: where it is listed, then each change with its
+    time, run, document and stage, and what changed (details indented under it)."""
     listings = history.listings or history.last_listings
-    places = "; ".join(
-        f"{clean(x.document_title)} ({clean(x.organisation.stage)})" for x in listings
-    )
+    places = "; ".join(_place(x.document_title, x.organisation.stage) for x in listings)
     lines = [
         clean(history.name),
         f"{'Listed now in' if history.is_listed else 'Last listed in'}: {places}",
@@ -93,17 +96,16 @@ def render_timeline_table(history: OrganisationHistory) -> str:
         lines.append("Also listed as: " + "; ".join(also))
     if former:
         lines.append("Formerly listed as: " + "; ".join(former))
-    rows = [(event_when(e), "" if e.ref.run is None else str(e.ref.run)) for e in history.events]
-    when_width = max(len("when"), *(len(when) for when, _ in rows))
-    run_width = max(len("run"), *(len(run) for _, run in rows))
-    indent = " " * (when_width + run_width + 4)
-    lines += ["", f"{'when'.ljust(when_width)}  {'run'.ljust(run_width)}  change"]
-    lines.append(f"{'-' * when_width}  {'-' * run_width}  {'-' * 6}")
+    lines.append("")
+    runs = ["" if e.ref.run is None else f"run {e.ref.run}" for e in history.events]
+    when_width = max(len(event_when(e)) for e in history.events)
+    run_width = max(len(run) for run in runs)
     name_document = documents_named(history)
-    for (when, run), event in zip(rows, history.events, strict=True):
-        sentence = event_sentence(event, name_document=name_document)
-        lines.append(f"{when.ljust(when_width)}  {run.ljust(run_width)}  {sentence}")
-        lines += [indent + detail for detail in event_details(event)]
+    for event, run in zip(history.events, runs, strict=True):
+        where = _place(event.document_title, event.stage)
+        lines.append(f"{event_when(event).ljust(when_width)}  {run.ljust(run_width)}  {where}")
+        lines.append("    " + event_sentence(event, name_document=name_document))
+        lines += ["      " + detail for detail in event_details(event)]
     return "\n".join(lines)
 
 
