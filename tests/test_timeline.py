@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 from changes import diff
 from changes.changeset import State
+from changes.follow import build_timeline
 from changes.timeline import (
     EventKind,
     OrganisationHistory,
     TimedState,
     Timeline,
-    build_timeline,
     find_organisations,
 )
 from scraper.page import HtmlDocument, Organisation

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from changes import diff
 from changes.changeset import State
-from changes.timeline import TimedState, Timeline, build_timeline
+from changes.follow import build_timeline
+from changes.timeline import TimedState, Timeline
 from reports.model import Problem, Report
 from reports.site import SiteModel, Step, render_site
 from reports.site.paths import change_set_path
