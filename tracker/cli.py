@@ -164,4 +164,5 @@ from tracker.commands import (  # noqa: E402, F401
     query_commands,
     run_command,
     schedule_command,
+    site_commands,
 )
