@@ -23,6 +23,7 @@ import socket
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Final
 
@@ -34,6 +35,7 @@ from reports.channels import (
     EmailOptions,
     FileOptions,
     NotifyOptions,
+    SiteOptions,
     get_channel,
 )
 from reports.channels.base import one_line
@@ -105,6 +107,17 @@ def report_dir(config: Config) -> str:
     return os.path.abspath(config.reports.dir)
 
 
+def site_dir(config: Config) -> str:
+    """Return `[site] dir` as an absolute path, as the outbox stores it."""
+    return os.path.abspath(config.site.dir)
+
+
+def _rebuild_site(config: Config, target: str) -> None:
+    from tracker.site import rebuild_site  # Jinja2 and the site's templates: only when building
+
+    rebuild_site(config, target=Path(target))
+
+
 def _recipients(deliveries: Deliveries) -> str:
     return ", ".join(deliveries.config.email.to)
 
@@ -116,6 +129,12 @@ SETUPS: Final[Mapping[str, ChannelSetup]] = {
             Target(name, report_dir(d.config)) for name in formats or d.config.reports.formats
         ],
         options=lambda _d, target: FileOptions(Path(target)),
+    ),
+    # Before email and notify, which link to its pages.
+    "site": ChannelSetup(
+        enabled=lambda config: config.site.enabled,
+        report_targets=lambda d, _formats: [Target("html", site_dir(d.config))],
+        options=lambda d, target: SiteOptions(rebuild=partial(_rebuild_site, d.config, target)),
     ),
     "email": ChannelSetup(
         enabled=lambda config: config.email.enabled,

@@ -20,16 +20,17 @@ from changes.follow import build_timeline
 from changes.timeline import TimedState, Timeline
 from reports.model import Problem, Report
 from reports.site import SiteModel, Step, render_site
-from reports.site.paths import change_set_path
-from scraper.page import Page, Publication
+from scraper.page import Page, Publication, UpdateEntry
 from storage import queries
 from storage.statuses import Trigger
+from storage.tables import Run
 from tracker.app import open_database
 from tracker.config import Config
-from tracker.delivery import problems_of_run
 from tracker.errors import UsageError
+from tracker.links import site_page_url
+from tracker.outgoing import problems_of_run
 from tracker.site_files import write_site
-from tracker.states import count_stored
+from tracker.states import count_stored, newest_notes, with_checked_publications
 
 GENERAL_TITLE = "GOV.UK guidance"  # the site's title when it tracks several publications
 
@@ -76,11 +77,14 @@ class RunState:
     trigger: str = Trigger.MANUAL
 
 
-def history_of(runs: Iterable[RunState]) -> History:
+def history_of(
+    runs: Iterable[RunState], *, newest_notes: Mapping[str, tuple[UpdateEntry, ...]] | None = None
+) -> History:
     """Return the steps and timeline of finished runs given oldest first.
 
     A run whose state equals the one before is left out unless it had problems. An archive run's
-    changes are known only to lie between the run before it and its capture.
+    changes are known only to lie between the run before it and its capture. `newest_notes`
+    (`tracker.states.newest_notes`) clears the silent flag of a change whose note came late.
     """
     steps: list[Step] = []
     distinct: list[TimedState] = []
@@ -97,7 +101,7 @@ def history_of(runs: Iterable[RunState]) -> History:
             distinct.append(TimedState(state, seen_after))
         organisations, _ = count_stored(state.pages)
         report = Report(
-            changeset=diff(previous, state),
+            changeset=diff(previous, state, newest_notes=newest_notes),
             title=site_title(state.pages),
             problems=run.problems,
             organisation_count=organisations,
@@ -113,15 +117,17 @@ def history_of(runs: Iterable[RunState]) -> History:
 
 def load_history(session: Session) -> History:
     """Read every finished run's state from the store, oldest first (in the store's run order)."""
-    runs = reversed(queries.finished_runs(session))
-    return history_of(
-        RunState(
-            State(run.id, run.started_at, queries.state_at(session, run).pages),
+
+    def run_state(run: Run) -> RunState:
+        state = State(run.id, run.started_at, queries.state_at(session, run).pages)
+        return RunState(
+            with_checked_publications(session, run, state),
             problems_of_run(session, run.id),
             run.trigger,
         )
-        for run in runs
-    )
+
+    runs = reversed(queries.finished_runs(session))
+    return history_of(map(run_state, runs), newest_notes=newest_notes(session))
 
 
 def build_model(session: Session, config: Config, *, now: datetime) -> SiteModel:
@@ -178,5 +184,4 @@ def rebuild_site(
 
 def change_set_url(config: Config, run: int) -> str | None:
     """Return the published address of a run's change-set page, when `[site] base_url` is set."""
-    base = config.site.base_url
-    return f"{base.rstrip('/')}/{change_set_path(run)}" if base else None
+    return site_page_url(config.site.base_url, run)

@@ -62,7 +62,8 @@ def newest_notes(session: Session) -> dict[str, tuple[UpdateEntry, ...]]:
     }
 
 
-def _checked(session: Session, run: Run, state: State) -> State:
+def with_checked_publications(session: Session, run: Run, state: State) -> State:
+    """Return `state` knowing which of its publications `run` read (`checked_publications`)."""
     return replace(state, checked_publications=checked_publications(session, run, state.pages))
 
 
@@ -101,7 +102,7 @@ def diff_runs(
     new = State(run=stored_new.run_id, at=stored_new.started_at, pages=stored_new.pages)
     changeset = diff(
         old,
-        _checked(session, new_run, new),
+        with_checked_publications(session, new_run, new),
         with_text_diff=with_text_diff,
         newest_notes=newest_notes(session),
     )
@@ -169,7 +170,7 @@ def run_changes(session: Session, run: Run) -> RunChanges:
     new_state = State(run.id, run.started_at, _pages(new, new_live - both, decoded))
     changeset = diff(
         State(previous.id, previous.started_at, _pages(old, old_live - both, decoded)),
-        _checked(session, run, new_state),
+        with_checked_publications(session, run, new_state),
         newest_notes=newest_notes(session),
     )
     return RunChanges(changeset, organisations, updates, len(new_live))

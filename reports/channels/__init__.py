@@ -13,6 +13,7 @@ from reports.channels.base import Alert, Channel, DeliveryError, Outgoing, Unkno
 from reports.channels.email import EmailChannel, EmailOptions, make_message_id
 from reports.channels.file import FileChannel, FileOptions
 from reports.channels.notify import NotifyChannel, NotifyOptions
+from reports.channels.site import SiteChannel, SiteOptions
 
 __all__ = [
     "CHANNELS",
@@ -26,6 +27,8 @@ __all__ = [
     "NotifyChannel",
     "NotifyOptions",
     "Outgoing",
+    "SiteChannel",
+    "SiteOptions",
     "UnknownChannelError",
     "get_channel",
     "make_message_id",
@@ -33,6 +36,7 @@ __all__ = [
 
 CHANNELS: Final[Mapping[str, type[Channel]]] = {
     "file": FileChannel,
+    "site": SiteChannel,
     "email": EmailChannel,
     "notify": NotifyChannel,
 }
