@@ -231,6 +231,7 @@ def test_a_bad_ref_is_one_line_and_exit_2(tracker: Tracker, args: list[str], mes
 
 
 def test_an_empty_database_is_one_line_and_exit_2(tracker: Tracker) -> None:
+    assert tracker.cli("db", "upgrade").exit_code == 0  # the schema, and no runs
     for command in (["diff"], ["history"], ["orgs"], ["updates"]):
         result = tracker.cli(*command)
         assert result.exit_code == 2, command

@@ -13,6 +13,7 @@ from scraper.page import HtmlDocument, Page, Publication
 from storage import queries
 from storage.errors import RefError
 from storage.tables import Run
+from tracker.errors import UsageError
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,25 @@ def diff_refs(
         else:
             raise
     changeset = diff(old, new.state, with_text_diff=with_text_diff)
-    return filter_documents(changeset, document) if document else changeset
+    if not document:
+        return changeset
+    if not _any_page_matches(document, new.state, old):
+        raise UsageError(
+            f"--document {document!r} matches no document at {from_ref} or {to_ref} "
+            "(it is matched against titles and URLs; `lifesci-tracker orgs` lists them)"
+        )
+    return filter_documents(changeset, document)
+
+
+def _any_page_matches(text: str, *states: State | None) -> bool:
+    """Whether a page title or URL of the states contains `text`, as `filter_documents` matches."""
+    needle = text.casefold()
+    return any(
+        needle in url.casefold() or needle in page.title.casefold()
+        for state in states
+        if state is not None
+        for url, page in state.pages.items()
+    )
 
 
 def changes_for_run(session: Session, run: Run) -> tuple[ChangeSet, State]:

@@ -16,7 +16,6 @@ from tracker.app import open_database
 from tracker.cli import Context, cli, handle_errors, pass_context
 from tracker.commands.query_commands import table_text
 from tracker.delivery import plan_deliveries, problems_of_run, send_due
-from tracker.pipeline import DEFAULT_TITLE, utc_now
 from tracker.states import count_stored, diff_refs, load_state
 
 
@@ -84,6 +83,8 @@ def outbox_retry(context: Context) -> None:
     Example:
         lifesci-tracker outbox retry
     """
+    from tracker.pipeline import utc_now  # not for listing: it loads the HTTP stack
+
     database = open_database(context.config, create=False)
     stats = send_due(database.sessions, context.config, clock=utc_now, include_failed=True)
     click.echo(f"sent {stats.sent}, failed {stats.failed}")
@@ -120,6 +121,8 @@ def report_command(
         lifesci-tracker report latest~5 latest --format html
         lifesci-tracker report 2021-11-01 2021-12-02 --email
     """
+    from tracker.pipeline import DEFAULT_TITLE, utc_now  # not for listing: it loads the HTTP stack
+
     config = context.config
     database = open_database(config, create=False)
     now = utc_now()

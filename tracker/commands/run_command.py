@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import click
 
 from changes.changeset import summary_to_dict
-from tracker.cli import Context, cli, handle_errors, pass_context
+from tracker.cli_options import Context, pass_context, tracker_command
 from tracker.pipeline import PageOutcome, RunResult
 from tracker.runner import locked_run
 from tracker.summary import describe_run
@@ -36,7 +36,7 @@ def run_to_dict(result: RunResult) -> dict[str, object]:
     }
 
 
-@cli.command("run")
+@tracker_command("run")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's outcome as JSON.")
 @click.option("--no-report", is_flag=True, help="Do not write or send reports for this run.")
 @click.option(
@@ -53,7 +53,6 @@ def run_to_dict(result: RunResult) -> dict[str, object]:
     help="Wait up to this many seconds for another run's lock instead of exiting 3.",
 )
 @pass_context
-@handle_errors
 def run_command(
     context: Context, as_json: bool, no_report: bool, accept_anomalies: bool, wait_s: float
 ) -> None:

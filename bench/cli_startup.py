@@ -1,0 +1,112 @@
+"""How long the command line takes to answer: `--version`, `--help` and query commands (issue 13).
+
+Builds the real 8-page store (1 publication + 7 documents, two runs) from a loopback site in a
+temporary folder, then runs each command N times as a user would (a new process each time,
+through the installed `lifesci-tracker` script) and prints the median wall time. Also prints
+which heavy libraries each command imports (`-X importtime`).
+
+    .venv/bin/python -m bench.cli_startup --reps 21
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from tests.e2e import config_text
+from tests.govuk_site import default_site, render_site
+from tests.site_server import serve
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / ".venv" / "bin" / "lifesci-tracker"
+COMMANDS: tuple[tuple[str, ...], ...] = (
+    ("--version",),
+    ("--help",),
+    ("check-config",),
+    ("orgs",),
+    ("diff",),
+    ("history",),
+)
+HEAVY = ("sqlalchemy", "requests", "urllib3", "alembic", "lxml", "bs4", "rich", "jinja2")
+
+
+def _env(folder: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIFESCI_TRACKER")}
+    env["LIFESCI_TRACKER_CONFIG"] = str(folder / "config.toml")
+    return env
+
+
+def build_store(folder: Path) -> None:
+    """Track the default loopback site twice into `folder` (SQLite), then stop serving."""
+    with serve() as server:
+        server.pages = render_site(default_site(), server.base_url)
+        (folder / "config.toml").write_text(
+            config_text(server, f"sqlite:///{folder}/tracker.db", reports_dir=folder / "reports"),
+            encoding="utf-8",
+        )
+        for _ in range(2):
+            subprocess.run([str(SCRIPT), "run", "--no-report"], env=_env(folder), check=True)
+
+
+def median_wall(argv: Sequence[str], env: dict[str, str], reps: int) -> float:
+    """Median wall time of `reps` runs of `argv`, in seconds (one warm-up not counted)."""
+    times = []
+    for index in range(reps + 1):
+        start = time.perf_counter()
+        subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, check=True)
+        if index:
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def heavy_imports(argv: Sequence[str], env: dict[str, str]) -> list[str]:
+    """The heavy top-level packages a command imports."""
+    code = (
+        "import sys; from tracker.cli import main; "
+        "sys.argv = ['lifesci-tracker', *sys.argv[1:]]; main()"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code, *argv[1:]],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    seen = set()
+    for line in completed.stderr.splitlines():
+        name = line.rpartition("|")[2].strip()
+        if name.split(".")[0] in HEAVY:
+            seen.add(name.split(".")[0])
+    return sorted(seen)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=21)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as work:
+        folder = Path(work)
+        build_store(folder)
+        env = _env(folder)
+        baseline = median_wall([sys.executable, "-c", "pass"], env, args.reps)
+        print(f"python -c pass: {baseline * 1000:.0f} ms")
+        print("| command | median wall ms | heavy imports |")
+        print("|---|---:|---|")
+        for command in COMMANDS:
+            full = [str(SCRIPT), *command]
+            wall = median_wall(full, env, args.reps)
+            heavy = ", ".join(heavy_imports(full, env)) or "none"
+            print(f"| `lifesci-tracker {' '.join(command)}` | {wall * 1000:.0f} | {heavy} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
