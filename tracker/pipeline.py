@@ -91,12 +91,12 @@ class RunResult:
 
 
 def count_pages(outcomes: Sequence[PageOutcome]) -> dict[str, int]:
-    """Count pages per outcome as in DESIGN §4; `fetched` counts pages requested over HTTP."""
+    """Count pages per outcome as in DESIGN §4; `fetched` counts pages HTTP answered (not errors)."""
     keys = ("fetched", "new", "changed", "unchanged", "not_modified", "gone", "errors", "anomalies")
     counts = dict.fromkeys(keys, 0)
     for page in outcomes:
         counts[{"error": "errors", "anomaly": "anomalies"}.get(page.outcome, page.outcome)] += 1
-        if page.kind != "attachment":
+        if page.kind != "attachment" and page.outcome != "error":
             counts["fetched"] += 1
     return counts
 
