@@ -91,7 +91,7 @@ class RunResult:
 
 
 def count_pages(outcomes: Sequence[PageOutcome]) -> dict[str, int]:
-    """Count pages per outcome as in DESIGN §4; `fetched` counts pages HTTP answered (not errors)."""
+    """Count pages per outcome as in DESIGN §4; `fetched` counts pages answered (errors are not)."""
     keys = ("fetched", "new", "changed", "unchanged", "not_modified", "gone", "errors", "anomalies")
     counts = dict.fromkeys(keys, 0)
     for page in outcomes:
