@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 import click
 
 from changes.changeset import summary_to_dict
 from tracker.cli_options import Context, pass_context, tracker_command
-from tracker.pipeline import PageOutcome, RunResult
+from tracker.pipeline import RunResult
 from tracker.runner import locked_run
 from tracker.summary import describe_run
+from tracker.terminal import progress_display
 
 
 def run_to_dict(result: RunResult) -> dict[str, object]:
@@ -68,7 +67,8 @@ def run_command(
         lifesci-tracker run
         lifesci-tracker run --json
     """
-    with progress_display(enabled=sys.stderr.isatty() and not as_json) as on_page:
+    on_terminal = sys.stderr.isatty() and not as_json
+    with progress_display(enabled=on_terminal, verbosity=context.verbosity) as on_page:
         result = locked_run(
             context.config,
             wait_s=wait_s,
@@ -81,31 +81,6 @@ def run_command(
     elif sys.stdout.isatty() or worth_mentioning(result):
         click.echo(describe_run(result))
     sys.exit(result.exit_code)
-
-
-@contextmanager
-def progress_display(*, enabled: bool) -> Iterator[Callable[[PageOutcome], None] | None]:
-    """Show a live count of pages tracked on a terminal (stderr); nothing elsewhere."""
-    if not enabled:
-        yield None
-        return
-    from rich.progress import Progress, SpinnerColumn, TextColumn
-
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), transient=True, console=None
-    ) as progress:
-        task = progress.add_task("tracking: 0 pages", total=None)
-        count = 0
-
-        def advance(outcome: PageOutcome) -> None:
-            nonlocal count
-            count += 1
-            name = outcome.url.rstrip("/").rpartition("/")[2]
-            progress.update(
-                task, description=f"tracking: {count} pages ({name}: {outcome.outcome})"
-            )
-
-        yield advance
 
 
 def worth_mentioning(result: RunResult) -> bool:
