@@ -275,3 +275,13 @@ def test_the_database_url_from_the_environment_is_not_moved(tmp_path: Path) -> N
     config_file.write_text("", encoding="utf-8")
     environ = {"LIFESCI_TRACKER_DATABASE_URL": "sqlite:///here.db"}
     assert load_config(str(config_file), environ=environ).database.url == "sqlite:///here.db"
+
+
+def test_paths_a_file_does_not_set_stay_relative_to_the_current_folder(tmp_path: Path) -> None:
+    # /etc/lifesci-tracker/config.toml with the data in the service's working directory.
+    config_file = tmp_path / "c.toml"
+    config_file.write_text('[reports]\ndir = "out"\n', encoding="utf-8")
+    config = load_config(str(config_file), environ={})
+    assert config.database.url == "sqlite:///lifesci-tracker.db"
+    assert config.site.dir == "lifesci-tracker-site"
+    assert Path(config.reports.dir) == tmp_path / "out"

@@ -3,8 +3,8 @@
 Lookup: --config PATH, else $LIFESCI_TRACKER_CONFIG, else ./config.toml, else built-in defaults.
 Every value that would fail later (at fetch, send or schedule time) fails here, at start, with one
 line naming the key: unknown sections and keys (with "did you mean ...?"), wrong types, numbers out
-of range, URLs and addresses that are not, settings that contradict each other. Relative paths in
-a file resolve against the file's folder; with no file, against the current folder.
+of range, URLs and addresses that are not, settings that contradict each other. Relative paths
+written in a file resolve against the file's folder; defaults, against the current folder.
 
 Each key's type and bounds are written once, on its field below (`Annotated[..., Meta(...)]`),
 and checked by msgspec (`msgspec.convert`). msgspec rather than pydantic 2: start-up time matters
@@ -216,7 +216,7 @@ def load_config(explicit: str | None = None, *, environ: Mapping[str, str] | Non
             raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     config = parse_config(raw, path=path)
     if path is not None:
-        config = resolve_paths(config, path.resolve().parent)
+        config = resolve_paths(config, path.resolve().parent, written=raw)
     if env.get(DATABASE_URL_ENV):
         config = dataclasses.replace(config, database=DatabaseConfig(url=env[DATABASE_URL_ENV]))
     return config
@@ -366,25 +366,35 @@ def _check_schedule(schedule: ScheduleConfig, where: str) -> None:
         raise ConfigError(f"{where}: [schedule] {exc}") from None
 
 
-def resolve_paths(config: Config, folder: Path) -> Config:
-    """Make the relative paths of a config file's settings relative to the file's `folder`.
+def resolve_paths(config: Config, folder: Path, *, written: Mapping[str, Any]) -> Config:
+    """Make the relative paths written in a config file relative to the file's `folder`.
 
-    The SQLite database file, `[reports] dir`, `[site] dir` and `[notify] config_file` (when
-    set) become absolute, so a command finds the same files from any current folder (cron).
+    The SQLite file of `[database] url`, `[reports] dir`, `[site] dir` and `[notify] config_file`,
+    when `written` (the file's TOML) sets them, become absolute, so a command finds the same files
+    from any current folder (cron). A path the file does not set keeps its default, relative to
+    the current folder, as with no file at all.
     """
 
-    def under(value: str) -> str:
-        if not value:
+    def under(section: str, key: str, value: str) -> str:
+        if not value or key not in written.get(section, {}):
             return value
         path = Path(value).expanduser()
         return str(path if path.is_absolute() else folder / path)
 
+    url = config.database.url
+    if "url" in written.get("database", {}):
+        url = _sqlite_url_under(url, folder)
     return dataclasses.replace(
         config,
-        database=DatabaseConfig(url=_sqlite_url_under(config.database.url, folder)),
-        reports=dataclasses.replace(config.reports, dir=under(config.reports.dir)),
-        site=dataclasses.replace(config.site, dir=under(config.site.dir)),
-        notify=dataclasses.replace(config.notify, config_file=under(config.notify.config_file)),
+        database=DatabaseConfig(url=url),
+        reports=dataclasses.replace(
+            config.reports, dir=under("reports", "dir", config.reports.dir)
+        ),
+        site=dataclasses.replace(config.site, dir=under("site", "dir", config.site.dir)),
+        notify=dataclasses.replace(
+            config.notify,
+            config_file=under("notify", "config_file", config.notify.config_file),
+        ),
     )
 
 
