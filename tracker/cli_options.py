@@ -101,13 +101,12 @@ def merge_global_options(ctx: click.Context) -> Context:
     an option left out changes nothing. `-v` and `-q` are one setting: the later one wins.
     """
     shared = ctx.ensure_object(Context)
+    values = {name: ctx.params.pop(name, None) for name in GLOBAL_OPTION_NAMES}
     typed = {
-        name: ctx.params.pop(name)
-        for name in GLOBAL_OPTION_NAMES
-        if name in ctx.params and ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
+        name: value
+        for name, value in values.items()
+        if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
     }
-    for name in GLOBAL_OPTION_NAMES:
-        ctx.params.pop(name, None)
     changes: dict[str, Any] = {}
     if typed.get("quiet"):
         changes["verbosity"] = -1

@@ -60,7 +60,7 @@ def run_command(
     Off a terminal (cron), the summary is printed only when the run found changes or problems.
 
     Exit status: 0 all pages tracked; 1 some pages failed or were held back (stored data kept);
-    2 configuration error; 3 another run holds the lock.
+    2 configuration error; 3 another run holds the lock; 4 an internal error (a bug).
 
     \b
     Example:
