@@ -6,6 +6,7 @@ through the installed `lifesci-tracker` script) and prints the median wall time.
 which heavy libraries each command imports (`-X importtime`).
 
     .venv/bin/python -m bench.cli_startup --reps 21
+    .venv/bin/python -m bench.cli_startup --reps 21 --code /tmp/before   # another copy of the code
 """
 
 from __future__ import annotations
@@ -37,6 +38,14 @@ COMMANDS: tuple[tuple[str, ...], ...] = (
 HEAVY = ("sqlalchemy", "requests", "urllib3", "alembic", "lxml", "bs4", "rich", "jinja2")
 
 
+def command_line(code: str | None) -> list[str]:
+    """How to start lifesci-tracker: the installed script, or `code` (a copy of the packages)."""
+    if code is None:
+        return [str(SCRIPT)]
+    boot = f"import sys; sys.path.insert(0, {code!r}); from tracker.cli import main; main()"
+    return [sys.executable, "-P", "-c", boot]
+
+
 def _env(folder: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIFESCI_TRACKER")}
     env["LIFESCI_TRACKER_CONFIG"] = str(folder / "config.toml")
@@ -52,7 +61,13 @@ def build_store(folder: Path) -> None:
             encoding="utf-8",
         )
         for _ in range(2):
-            subprocess.run([str(SCRIPT), "run", "--no-report"], env=_env(folder), check=True)
+            subprocess.run(
+                [str(SCRIPT), "run", "--no-report"],
+                env=_env(folder),
+                cwd=folder,
+                stdout=subprocess.DEVNULL,
+                check=True,
+            )
 
 
 def median_wall(argv: Sequence[str], env: dict[str, str], reps: int) -> float:
@@ -60,25 +75,27 @@ def median_wall(argv: Sequence[str], env: dict[str, str], reps: int) -> float:
     times = []
     for index in range(reps + 1):
         start = time.perf_counter()
-        subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, check=True)
+        subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, check=True, cwd="/")
         if index:
             times.append(time.perf_counter() - start)
     return statistics.median(times)
 
 
-def heavy_imports(argv: Sequence[str], env: dict[str, str]) -> list[str]:
+def heavy_imports(command: Sequence[str], env: dict[str, str], code: str | None) -> list[str]:
     """The heavy top-level packages a command imports."""
-    code = (
-        "import sys; from tracker.cli import main; "
+    path = "" if code is None else f"sys.path.insert(0, {code!r}); "
+    boot = (
+        f"import sys; {path}from tracker.cli import main; "
         "sys.argv = ['lifesci-tracker', *sys.argv[1:]]; main()"
     )
     completed = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", code, *argv[1:]],
+        [sys.executable, "-P", "-X", "importtime", "-c", boot, *command],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
         check=False,
+        cwd="/",
     )
     seen = set()
     for line in completed.stderr.splitlines():
@@ -91,6 +108,7 @@ def heavy_imports(argv: Sequence[str], env: dict[str, str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=21)
+    parser.add_argument("--code", help="run this copy of the packages instead (before/after)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as work:
         folder = Path(work)
@@ -101,9 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("| command | median wall ms | heavy imports |")
         print("|---|---:|---|")
         for command in COMMANDS:
-            full = [str(SCRIPT), *command]
-            wall = median_wall(full, env, args.reps)
-            heavy = ", ".join(heavy_imports(full, env)) or "none"
+            wall = median_wall([*command_line(args.code), *command], env, args.reps)
+            heavy = ", ".join(heavy_imports(command, env, args.code)) or "none"
             print(f"| `lifesci-tracker {' '.join(command)}` | {wall * 1000:.0f} | {heavy} |")
     return 0
 

@@ -282,3 +282,34 @@ def test_a_closed_pipe_ends_quietly_as_unix_tools_do(tracked: Tracker) -> None:
         completed = run_into_closed_pipe(*argv, env=env)
         assert completed.stderr == "", argv
         assert completed.returncode == 141, argv  # 128 + SIGPIPE, as `yes | head -1`
+
+
+def test_each_kind_of_error_has_its_exit_code() -> None:
+    from alembic.util import CommandError
+    from sqlalchemy.exc import OperationalError
+
+    from storage.errors import RefError
+    from storage.lock import RunLockHeld
+    from tracker.cli_errors import describe_error
+    from tracker.errors import ConfigError
+
+    revision = CommandError("Can't locate revision identified by '0009'")
+    assert describe_error(ConfigError("c.toml: bad")) == ("c.toml: bad", 2)
+    assert describe_error(RefError("no run with id 9")) == ("no run with id 9", 2)
+    assert describe_error(RunLockHeld(12))[1] == 3
+    assert describe_error(OperationalError("SELECT 1", {}, Exception("server closed\nmore"))) == (
+        "database error: server closed",
+        2,
+    )
+    assert describe_error(revision) == (
+        "database schema: Can't locate revision identified by '0009'",
+        2,
+    )
+    assert describe_error(FileNotFoundError(2, "No such file or directory", "x.toml")) == (
+        "No such file or directory: x.toml",
+        2,
+    )
+    assert describe_error(ValueError("bad\nsecond line")) == (
+        "internal error: ValueError: bad; run with --debug for details",
+        4,
+    )

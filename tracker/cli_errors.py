@@ -51,6 +51,11 @@ def describe_error(exc: BaseException) -> tuple[str, int]:
         if isinstance(exc, SQLAlchemyError):
             detail = _first_line(str(getattr(exc, "orig", None) or exc)) or type(exc).__name__
             return f"database error: {detail}", EXIT_USAGE
+    if "alembic" in sys.modules:
+        from alembic.util import CommandError
+
+        if isinstance(exc, CommandError):  # e.g. a database migrated by a newer version
+            return f"database schema: {_first_line(str(exc))}", EXIT_USAGE
     if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
         if exc.filename:
             return f"{exc.strerror or exc}: {exc.filename}", EXIT_USAGE
