@@ -153,7 +153,7 @@ def _format_options(
         record = param.get_help_record(ctx)
         if record is not None and isinstance(param, click.Option):
             (shared if param.name in GLOBAL_OPTION_NAMES else own).append(record)
-    for title, rows in (("Options", own), ("Global options (also before the command)", shared)):
+    for title, rows in (("Options", own), ("Global options (before or after the command)", shared)):
         if rows:
             with formatter.section(title):
                 formatter.write_dl(rows)
