@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -12,7 +12,6 @@ from storage.db import create_db_engine, upgrade
 from storage.maintenance import prune_raw_bodies
 from tracker.app import open_database
 from tracker.cli_options import Context, pass_context, tracker_group
-from tracker.pipeline import utc_now
 
 
 @tracker_group("db")
@@ -67,5 +66,5 @@ def db_prune(context: Context, days: int) -> None:
     """
     database = open_database(context.config, create=False)
     with database.sessions.begin() as session:
-        removed = prune_raw_bodies(session, older_than=utc_now() - timedelta(days=days))
+        removed = prune_raw_bodies(session, older_than=datetime.now(UTC) - timedelta(days=days))
     click.echo(f"removed {removed} raw bodies")
