@@ -203,6 +203,10 @@ def test_version_and_help_import_nothing_but_click(argv: list[str]) -> None:
     assert not packages & {"storage", "scraper", "changes", "reports"}
 
 
+def test_run_help_loads_no_pipeline() -> None:
+    assert third_party(loaded_packages("run", "--help")) == {"click"}
+
+
 @pytest.fixture
 def tracked(server: SiteServer, tmp_path: Path) -> Tracker:
     """A tracker with two stored runs of the loopback site."""

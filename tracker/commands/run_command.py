@@ -1,21 +1,23 @@
 """`lifesci-tracker run`: one tracking run, with a one-screen summary or `--json`.
 
 `locked_run` is the locked tracking run itself; `schedule` runs the same function on its cron.
+The pipeline is imported when the command runs, not with the module: `run --help` stays instant.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from changes.changeset import summary_to_dict
 from tracker.cli_options import Context, pass_context, tracker_command
-from tracker.pipeline import RunResult
-from tracker.runner import locked_run
-from tracker.summary import describe_run
 from tracker.terminal import progress_display
+
+if TYPE_CHECKING:
+    from tracker.pipeline import RunResult
 
 
 def run_to_dict(result: RunResult) -> dict[str, object]:
@@ -67,6 +69,9 @@ def run_command(
         lifesci-tracker run
         lifesci-tracker run --json
     """
+    from tracker.runner import locked_run
+    from tracker.summary import describe_run
+
     on_terminal = sys.stderr.isatty() and not as_json
     with progress_display(enabled=on_terminal, verbosity=context.verbosity) as on_page:
         result = locked_run(
