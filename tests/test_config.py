@@ -285,3 +285,17 @@ def test_paths_a_file_does_not_set_stay_relative_to_the_current_folder(tmp_path:
     assert config.database.url == "sqlite:///lifesci-tracker.db"
     assert config.site.dir == "lifesci-tracker-site"
     assert Path(config.reports.dir) == tmp_path / "out"
+
+
+def test_check_config_prints_every_section_and_key(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["check-config"],
+        env={"LIFESCI_TRACKER_CONFIG": "", "LIFESCI_TRACKER_DATABASE_URL": ""},
+    )
+    assert result.exit_code == 0
+    printed = result.output.splitlines()
+    for section, table in config_to_dict(Config(), environ={}).items():
+        assert f"[{section}]" in printed
+        for key in table:
+            assert any(line.startswith(f"{key} = ") for line in printed), (section, key)
