@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import traceback
 
 import click
 
@@ -72,6 +71,8 @@ def exit_for_error(exc: BaseException, *, debug: bool) -> int:
         return EXIT_BROKEN_PIPE
     message, code = describe_error(exc)
     if debug:
+        import traceback
+
         traceback.print_exception(exc, file=sys.stderr)
     click.echo(f"error: {message}", err=True)
     return code
