@@ -67,11 +67,22 @@ def _parse_moment(ref: str) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _why_no_finished_run(session: Session) -> str:
+    """Say why no state can be shown yet: no run at all, or what happened to the newest run."""
+    newest = all_runs(session, limit=1)
+    if not newest:
+        return "no runs stored yet: run `lifesci-tracker run` first"
+    run = newest[0]
+    if run.status == "running":
+        return f"no successful run yet (run {run.id} is still running)"
+    return f"no successful run yet (run {run.id} failed: {run.error or 'no reason recorded'})"
+
+
 def resolve_ref(session: Session, ref: str) -> Run:
     """Return the run a ref names: a run id, `latest`, `latest~N` or an ISO date/time."""
     text = ref.strip()
     if not finished_runs(session, limit=1):
-        raise RefError("no finished runs stored yet: run `lifesci-tracker run` first")
+        raise RefError(_why_no_finished_run(session))
     if text.isdigit():
         run = session.get(Run, int(text))
         if run is None:

@@ -231,10 +231,13 @@ def test_a_bad_ref_is_one_line_and_exit_2(tracker: Tracker, args: list[str], mes
 
 
 def test_an_empty_database_is_one_line_and_exit_2(tracker: Tracker) -> None:
-    for command in (["diff"], ["history"], ["orgs"], ["updates"]):
+    assert tracker.cli("db", "upgrade").exit_code == 0  # the schema, and no runs
+    for command in (["diff"], ["orgs"], ["updates"]):
         result = tracker.cli(*command)
         assert result.exit_code == 2, command
-        assert result.output.startswith("error: the database holds no runs yet")
+        assert result.output == "error: no runs stored yet: run `lifesci-tracker run` first\n"
+    history = tracker.cli("history")
+    assert (history.exit_code, history.output) == (0, "no runs stored yet\n")
 
 
 def test_history_lists_runs_newest_first(tracker: Tracker) -> None:

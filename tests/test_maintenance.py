@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,3 +87,26 @@ def test_pyproject_lists_every_package_of_the_tree() -> None:
         for init in (ROOT / top).rglob("__init__.py")
     }
     assert found == listed
+
+
+def test_postgres_backup_never_puts_the_password_on_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from storage import backup
+
+    calls: list[tuple[list[str], dict[str, str]]] = []
+
+    def fake_run(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        calls.append((argv, kwargs["env"]))
+        return subprocess.CompletedProcess(argv, 0, "", "")
+
+    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    url = "postgresql+psycopg://tracker:s3cret%2Fpw@db.example:5433/tracking"
+    backup.backup_database(url, tmp_path / "copy.dump")
+    ((argv, env),) = calls
+    assert not any("s3cret" in word for word in argv)
+    assert env["PGPASSWORD"] == "s3cret/pw"
+    assert "--dbname=postgresql://tracker@db.example:5433/tracking" in argv

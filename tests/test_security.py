@@ -152,16 +152,17 @@ def test_a_redirect_chain_is_checked_at_every_hop(http: responses.RequestsMock) 
 
 
 def test_a_site_on_a_host_not_allowed_is_never_fetched_end_to_end(tmp_path: Path) -> None:
-    """The loopback site itself is off limits when allowed_hosts says www.gov.uk only."""
+    """The loopback site itself is off limits when allowed_hosts says www.gov.uk only: the
+    configuration is refused before anything is fetched (exit 2, one line)."""
     with serve() as server:
         tracker = make_tracker(server, tmp_path, allowed_hosts='["www.gov.uk"]')
         tracker.publish(default_site("current"))
         result = tracker.cli("run", "--json")
         assert server.requests == []
-    assert result.exit_code == 1
-    data = json.loads(result.stdout)
-    assert data["status"] == "failed"
-    assert data["problems"][0]["reason"] == "host 127.0.0.1 is not in allowed_hosts"
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "is not in [source] allowed_hosts (www.gov.uk): add '127.0.0.1' to it" in result.output
+    assert len(result.output.splitlines()) == 1
 
 
 # --- body and decompressed-size caps -----------------------------------------------------------

@@ -159,7 +159,7 @@ def test_refs_by_id_latest_and_date(sessions: sessionmaker[Session]) -> None:
 
 
 def test_an_empty_database_has_no_refs(sessions: sessionmaker[Session]) -> None:
-    with sessions() as session, pytest.raises(RefError, match="no finished runs"):
+    with sessions() as session, pytest.raises(RefError, match="no runs stored yet"):
         queries.resolve_ref(session, "latest")
 
 

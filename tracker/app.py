@@ -1,21 +1,27 @@
-"""Wiring shared by the commands: open the database, build the HTTP session and the fetcher."""
+"""Wiring shared by the commands: open the database, build the HTTP session and the fetcher.
+
+The HTTP stack (requests, the fetcher) is imported only by the functions that build it, so the
+query commands, which only open the database, never load it (issue 13).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
-import requests
 from sqlalchemy import Engine, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-from scraper.fetch import Fetcher, FetchSettings
-from storage.db import create_db_engine, make_sessionmaker, needs_upgrade, upgrade
+from storage.db import create_db_engine, make_sessionmaker, needs_upgrade, sqlite_path, upgrade
 from tracker import USER_AGENT
 from tracker.config import Config
 from tracker.errors import UsageError
+
+if TYPE_CHECKING:
+    import requests
+
+    from scraper.fetch import Fetcher, FetchSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,13 +35,22 @@ class Database:
 def open_database(config: Config, *, create: bool) -> Database:
     """Open the configured database; with `create`, create or upgrade the schema first.
 
-    Without `create` (query commands), an empty database is a clear error, not a new file.
+    Without `create` (query commands), a database that does not exist or holds no runs is a clear
+    error (exit 2), and no file or folder is made.
     """
-    engine = create_db_engine(config.database.url)
+    url = config.database.url
+    path = sqlite_path(url)
+    if not create and path is not None and not path.is_file():
+        raise UsageError(
+            f"no database at {path.absolute()}: nothing has been tracked with this "
+            "configuration yet (run `lifesci-tracker run` first, or check [database] url)"
+        )
+    engine = create_db_engine(url)
     if create:
         if needs_upgrade(engine):
             upgrade(engine)
     elif not inspect(engine).has_table("run"):
+        engine.dispose()
         raise UsageError(
             "the database holds no runs yet: run `lifesci-tracker run` first "
             f"({engine.url.render_as_string(hide_password=True)})"
@@ -45,6 +60,8 @@ def open_database(config: Config, *, create: bool) -> Database:
 
 def fetch_settings(config: Config) -> FetchSettings:
     """Build the fetch stage's settings from [source]."""
+    from scraper.fetch import FetchSettings
+
     source = config.source
     return FetchSettings(
         allowed_hosts=source.allowed_hosts,
@@ -58,46 +75,18 @@ def fetch_settings(config: Config) -> FetchSettings:
     )
 
 
-class _HttpSession(requests.Session):
-    """A requests session that reads the proxy and CA environment once per host and settings.
-
-    requests reads it on every request (`trust_env`: HTTP(S)_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE,
-    ...), scanning the whole environment twice, ~0.1 ms a page. The environment is still obeyed:
-    only its reading is remembered, for this session (one run).
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._environment: dict[tuple[Any, ...], Any] = {}
-
-    def merge_environment_settings(
-        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> Any:
-        parts = urlsplit(str(url))
-        key = (
-            parts.scheme,
-            parts.netloc,
-            repr(proxies),
-            repr((stream, verify, cert)),
-            repr((self.proxies, self.stream, self.verify, self.cert, self.trust_env)),
-        )
-        merged = self._environment.get(key)
-        if merged is None:
-            if len(self._environment) > 1000:
-                self._environment.clear()
-            merged = super().merge_environment_settings(url, proxies, stream, verify, cert)
-            self._environment[key] = merged
-        return {**merged, "proxies": dict(merged["proxies"] or {})}
-
-
 def make_http_session() -> requests.Session:
     """Return the one HTTP session a run uses (connection reuse, our User-Agent)."""
-    session = _HttpSession()
+    from tracker.http_session import HttpSession
+
+    session = HttpSession()
     session.headers["User-Agent"] = USER_AGENT
     return session
 
 
 def fetcher_factory(config: Config) -> Callable[[requests.Session], Fetcher]:
     """Return a callable building the Fetcher for an HTTP session."""
+    from scraper.fetch import Fetcher
+
     settings = fetch_settings(config)
     return lambda http: Fetcher(http, settings)

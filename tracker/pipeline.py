@@ -13,7 +13,6 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import requests
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,6 +27,7 @@ from storage import snapshots
 from storage.db import take_write_lock, write_transaction
 from storage.statuses import DeliveryKind
 from storage.tables import PROBLEM_OUTCOMES, Run
+from tracker.clock import Clock, utc_now
 from tracker.config import Config
 from tracker.delivery import Deliveries, SendStats
 from tracker.guard import anomaly_reason
@@ -35,16 +35,10 @@ from tracker.outgoing import problems_of_run
 from tracker.states import refresh_explained_runs, run_changes
 
 logger = logging.getLogger(__name__)
-Clock = Callable[[], datetime]
 # Fingerprints of stored raw bodies, by blob key: a process that runs again (`schedule`) need not
 # load and fingerprint the same stored body every run. Bounded; cleared when full.
 _STORED_FINGERPRINTS: dict[str, str] = {}
 _MAX_STORED_FINGERPRINTS = 20_000
-
-
-def utc_now() -> datetime:
-    """Return the current time, aware, in UTC."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +81,12 @@ class RunResult:
 
 
 def count_pages(outcomes: Sequence[PageOutcome]) -> dict[str, int]:
-    """Count pages per outcome as in DESIGN §4; `fetched` counts pages requested over HTTP."""
+    """Count pages per outcome as in DESIGN §4; `fetched` counts pages answered (errors are not)."""
     keys = ("fetched", "new", "changed", "unchanged", "not_modified", "gone", "errors", "anomalies")
     counts = dict.fromkeys(keys, 0)
     for page in outcomes:
         counts[{"error": "errors", "anomaly": "anomalies"}.get(page.outcome, page.outcome)] += 1
-        if page.kind != "attachment":
+        if page.kind != "attachment" and page.outcome != "error":
             counts["fetched"] += 1
     return counts
 

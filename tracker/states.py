@@ -15,6 +15,7 @@ from scraper.page import HtmlDocument, Page, Publication, UpdateEntry
 from storage import queries
 from storage.errors import RefError
 from storage.tables import PROBLEM_OUTCOMES, Run
+from tracker.errors import UsageError
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +29,7 @@ class ResolvedState:
 def load_state(session: Session, ref: str) -> ResolvedState:
     """Return the state a ref names (raises storage.errors.RefError for a bad ref)."""
     run = queries.resolve_ref(session, ref)
-    stored = queries.state_at(session, run)
-    return ResolvedState(run, State(run=stored.run_id, at=stored.started_at, pages=stored.pages))
+    return ResolvedState(run, stored_state(session, run))
 
 
 def checked_publications(session: Session, run: Run, pages: Mapping[str, Page]) -> frozenset[str]:
@@ -84,29 +84,55 @@ def diff_refs(
             old_run = None  # only one run stored: the default range is a baseline
         else:
             raise
-    changeset, _ = diff_runs(session, old_run, new_run, with_text_diff=with_text_diff)
+    old = stored_state(session, old_run) if old_run is not None else None
+    new = stored_state(session, new_run)
+    if document and not _any_page_matches(document, new, old):
+        raise UsageError(
+            f"--document {document!r} matches no document at {from_ref} or {to_ref} "
+            "(it is matched against titles and URLs; `lifesci-tracker orgs` lists them)"
+        )
+    changeset = _diff(session, old, new_run, new, with_text_diff=with_text_diff)
     return filter_documents(changeset, document) if document else changeset
+
+
+def _any_page_matches(text: str, *states: State | None) -> bool:
+    """Whether a page title or URL of the states contains `text`, as `filter_documents` matches."""
+    needle = text.casefold()
+    return any(
+        needle in url.casefold() or needle in page.title.casefold()
+        for state in states
+        if state is not None
+        for url, page in state.pages.items()
+    )
+
+
+def stored_state(session: Session, run: Run) -> State:
+    """Return the state as of `run` (each live page's newest version at or before it)."""
+    stored = queries.state_at(session, run)
+    return State(run=stored.run_id, at=stored.started_at, pages=stored.pages)
+
+
+def _diff(
+    session: Session, old: State | None, new_run: Run, new: State, *, with_text_diff: bool = False
+) -> ChangeSet:
+    """`diff` with the silent-change flags made honest (DESIGN §8): which publications the new
+    run read (`checked_publications`) and the newest change notes (`newest_notes`)."""
+    return diff(
+        old,
+        with_checked_publications(session, new_run, new),
+        with_text_diff=with_text_diff,
+        newest_notes=newest_notes(session),
+    )
 
 
 def diff_runs(
     session: Session, old_run: Run | None, new_run: Run, *, with_text_diff: bool = False
 ) -> tuple[ChangeSet, State]:
     """Return what changed from `old_run`'s state (None: a baseline) to `new_run`'s, and the
-    new state, with the silent-change flags made honest (DESIGN §8, `checked_publications`,
-    `newest_notes`)."""
-    old = None
-    if old_run is not None:
-        stored = queries.state_at(session, old_run)
-        old = State(run=stored.run_id, at=stored.started_at, pages=stored.pages)
-    stored_new = queries.state_at(session, new_run)
-    new = State(run=stored_new.run_id, at=stored_new.started_at, pages=stored_new.pages)
-    changeset = diff(
-        old,
-        with_checked_publications(session, new_run, new),
-        with_text_diff=with_text_diff,
-        newest_notes=newest_notes(session),
-    )
-    return changeset, new
+    new state."""
+    old = stored_state(session, old_run) if old_run is not None else None
+    new = stored_state(session, new_run)
+    return _diff(session, old, new_run, new, with_text_diff=with_text_diff), new
 
 
 def changes_for_run(session: Session, run: Run) -> tuple[ChangeSet, State]:

@@ -45,6 +45,14 @@ def describe_run(result: RunResult) -> str:
         ids = ", ".join(str(i) for i in result.stale_runs_failed)
         lines.append(f"Marked failed: run {ids} (left running by a killed process)")
     if result.problems:
-        lines.append("Problems (data kept; these pages were not updated):")
+        if result.organisations_stored or result.updates_stored:
+            lines.append("Problems (stored data kept; these pages were not updated):")
+        else:
+            lines.append("Problems (nothing is stored yet):")
         lines.extend(f"  {p.outcome}: {p.url}: {p.reason}" for p in result.problems)
+    if any(p.outcome == "anomaly" for p in result.problems):
+        lines.append(
+            "Held back as anomalies: if these changes are real, store them with "
+            "`lifesci-tracker run --accept-anomalies`."
+        )
     return "\n".join(lines)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -11,18 +11,16 @@ from storage.backup import backup_database
 from storage.db import create_db_engine, upgrade
 from storage.maintenance import prune_raw_bodies
 from tracker.app import open_database
-from tracker.cli import Context, cli, handle_errors, pass_context
-from tracker.pipeline import utc_now
+from tracker.cli_options import Context, pass_context, tracker_group
 
 
-@cli.group("db")
+@tracker_group("db")
 def db_group() -> None:
     """Manage the snapshot database."""
 
 
 @db_group.command("upgrade")
 @pass_context
-@handle_errors
 def db_upgrade(context: Context) -> None:
     """Upgrade the database schema to the newest revision (creates it when empty).
 
@@ -39,7 +37,6 @@ def db_upgrade(context: Context) -> None:
 @db_group.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @pass_context
-@handle_errors
 def db_backup(context: Context, path: Path) -> None:
     """Write a consistent copy of the database to PATH (safe while a run is going).
 
@@ -60,7 +57,6 @@ def db_backup(context: Context, path: Path) -> None:
     help="Drop raw bodies of versions older than this many days (parsed versions are kept).",
 )
 @pass_context
-@handle_errors
 def db_prune(context: Context, days: int) -> None:
     """Drop old raw bodies to save space; every parsed version and each page's newest body stay.
 
@@ -70,5 +66,5 @@ def db_prune(context: Context, days: int) -> None:
     """
     database = open_database(context.config, create=False)
     with database.sessions.begin() as session:
-        removed = prune_raw_bodies(session, older_than=utc_now() - timedelta(days=days))
+        removed = prune_raw_bodies(session, older_than=datetime.now(UTC) - timedelta(days=days))
     click.echo(f"removed {removed} raw bodies")

@@ -16,10 +16,10 @@ from storage.statuses import DeliveryKind
 from storage.tables import Delivery
 from tracker.app import open_database
 from tracker.cli import Context, cli, handle_errors, pass_context
+from tracker.clock import utc_now
 from tracker.commands.query_commands import table_text
 from tracker.delivery import Deliveries, SendStats
 from tracker.errors import UsageError
-from tracker.pipeline import utc_now
 from tracker.states import diff_refs
 
 
@@ -81,16 +81,27 @@ def outbox_list(context: Context, include_sent: bool, fmt: str) -> None:
     click.echo(table_text(headers, [[row[k] for k in keys] for row in rows]))
 
 
-def _echo_stats(stats: SendStats) -> None:
-    click.echo(f"sent {stats.sent}, failed {stats.failed}")
+def _echo_stats(stats: SendStats, *, as_json: bool = False) -> None:
+    if as_json:
+        click.echo(json.dumps({"sent": stats.sent, "failed": stats.failed}))
+    else:
+        click.echo(f"sent {stats.sent}, failed {stats.failed}")
     if stats.failed:
         raise SystemExit(1)
 
 
 @outbox_group.command("retry")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help='How to print what was sent: a line, or JSON {"sent", "failed"}.',
+)
 @pass_context
 @handle_errors
-def outbox_retry(context: Context) -> None:
+def outbox_retry(context: Context, fmt: str) -> None:
     """Send every pending and failed delivery now (backoff or not).
 
     Exit status 1 when some still fail (they stay in the outbox). A delivery that another
@@ -99,10 +110,12 @@ def outbox_retry(context: Context) -> None:
     \b
     Example:
         lifesci-tracker outbox retry
+        lifesci-tracker outbox retry --format json
     """
     deliveries = Deliveries(context.config)
     database = open_database(context.config, create=False)
-    _echo_stats(deliveries.send_due(database.sessions, clock=utc_now, retry_now=True))
+    stats = deliveries.send_due(database.sessions, clock=utc_now, retry_now=True)
+    _echo_stats(stats, as_json=fmt == "json")
 
 
 @outbox_group.command("cancel")

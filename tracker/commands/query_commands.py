@@ -20,7 +20,7 @@ from scraper.page import HtmlDocument, Page, Publication, page_to_dict
 from storage import queries
 from storage.snapshots import load_blob
 from tracker.app import open_database
-from tracker.cli import Context, cli, handle_errors, pass_context
+from tracker.cli_options import Context, pass_context, tracker_command
 from tracker.errors import UsageError
 from tracker.states import diff_refs, load_state
 
@@ -42,7 +42,7 @@ def render_changeset(changeset: ChangeSet, fmt: str, *, color: bool) -> str:
     return get_format(fmt).render(report).body
 
 
-@cli.command("diff")
+@tracker_command("diff")
 @click.argument("from_ref", default="latest~1", required=False)
 @click.argument("to_ref", default="latest", required=False)
 @click.option(
@@ -58,7 +58,6 @@ def render_changeset(changeset: ChangeSet, fmt: str, *, color: bool) -> str:
 @click.option("--exit-code", is_flag=True, help="Exit 1 when there are changes, 0 when none.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file.")
 @pass_context
-@handle_errors
 def diff_command(
     context: Context,
     from_ref: str,
@@ -132,11 +131,10 @@ def table_text(headers: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
-@cli.command("history")
+@tracker_command("history")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @pass_context
-@handle_errors
 def history_command(context: Context, limit: int, fmt: str) -> None:
     """List runs, newest first, with what each found.
 
@@ -212,14 +210,13 @@ def organisation_rows(
     return rows
 
 
-@cli.command("orgs")
+@tracker_command("orgs")
 @click.argument("ref", default="latest", required=False)
 @click.option("--document", help="Only documents whose title or URL contains this text.")
 @click.option("--stage", help="Only organisations whose stage or section contains this text.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file.")
 @pass_context
-@handle_errors
 def orgs_command(
     context: Context,
     ref: str,
@@ -253,11 +250,10 @@ def orgs_command(
         _write_output(table_text(["document", "stage", "name", "url"], table) + "\n", output)
 
 
-@cli.command("updates")
+@tracker_command("updates")
 @click.argument("ref", default="latest", required=False)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @pass_context
-@handle_errors
 def updates_command(context: Context, ref: str, fmt: str) -> None:
     """List the publication's change notes and each document's "Updated" date.
 
@@ -287,12 +283,11 @@ def updates_command(context: Context, ref: str, fmt: str) -> None:
     click.echo(table_text(["updated", "document"], rows))
 
 
-@cli.command("show")
+@tracker_command("show")
 @click.argument("url")
 @click.argument("ref", default="latest", required=False)
 @click.option("--raw", is_flag=True, help="Print the stored raw body instead of parsed content.")
 @pass_context
-@handle_errors
 def show_command(context: Context, url: str, ref: str, raw: bool) -> None:
     """Print one stored page at a state: its parsed content as JSON, or --raw its body.
 

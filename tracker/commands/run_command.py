@@ -1,22 +1,23 @@
 """`lifesci-tracker run`: one tracking run, with a one-screen summary or `--json`.
 
 `locked_run` is the locked tracking run itself; `schedule` runs the same function on its cron.
+The pipeline is imported when the command runs, not with the module: `run --help` stays instant.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import click
 
 from changes.changeset import summary_to_dict
-from tracker.cli import Context, cli, handle_errors, pass_context
-from tracker.pipeline import PageOutcome, RunResult
-from tracker.runner import locked_run
-from tracker.summary import describe_run
+from tracker.cli_options import Context, pass_context, tracker_command
+from tracker.terminal import progress_display
+
+if TYPE_CHECKING:
+    from tracker.pipeline import RunResult
 
 
 def run_to_dict(result: RunResult) -> dict[str, object]:
@@ -36,7 +37,7 @@ def run_to_dict(result: RunResult) -> dict[str, object]:
     }
 
 
-@cli.command("run")
+@tracker_command("run")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's outcome as JSON.")
 @click.option("--no-report", is_flag=True, help="Do not write or send reports for this run.")
 @click.option(
@@ -53,7 +54,6 @@ def run_to_dict(result: RunResult) -> dict[str, object]:
     help="Wait up to this many seconds for another run's lock instead of exiting 3.",
 )
 @pass_context
-@handle_errors
 def run_command(
     context: Context, as_json: bool, no_report: bool, accept_anomalies: bool, wait_s: float
 ) -> None:
@@ -62,14 +62,18 @@ def run_command(
     Off a terminal (cron), the summary is printed only when the run found changes or problems.
 
     Exit status: 0 all pages tracked; 1 some pages failed or were held back (stored data kept);
-    2 configuration error; 3 another run holds the lock.
+    2 configuration error; 3 another run holds the lock; 4 an internal error (a bug).
 
     \b
     Example:
         lifesci-tracker run
         lifesci-tracker run --json
     """
-    with progress_display(enabled=sys.stderr.isatty() and not as_json) as on_page:
+    from tracker.runner import locked_run
+    from tracker.summary import describe_run
+
+    on_terminal = sys.stderr.isatty() and not as_json
+    with progress_display(enabled=on_terminal, verbosity=context.verbosity) as on_page:
         result = locked_run(
             context.config,
             wait_s=wait_s,
@@ -82,31 +86,6 @@ def run_command(
     elif sys.stdout.isatty() or worth_mentioning(result):
         click.echo(describe_run(result))
     sys.exit(result.exit_code)
-
-
-@contextmanager
-def progress_display(*, enabled: bool) -> Iterator[Callable[[PageOutcome], None] | None]:
-    """Show a live count of pages tracked on a terminal (stderr); nothing elsewhere."""
-    if not enabled:
-        yield None
-        return
-    from rich.progress import Progress, SpinnerColumn, TextColumn
-
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), transient=True, console=None
-    ) as progress:
-        task = progress.add_task("tracking: 0 pages", total=None)
-        count = 0
-
-        def advance(outcome: PageOutcome) -> None:
-            nonlocal count
-            count += 1
-            name = outcome.url.rstrip("/").rpartition("/")[2]
-            progress.update(
-                task, description=f"tracking: {count} pages ({name}: {outcome.outcome})"
-            )
-
-        yield advance
 
 
 def worth_mentioning(result: RunResult) -> bool:

@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from scheduler import ScheduleSettings, next_run_times, run_forever
 from storage.errors import StorageError
 from storage.lock import RunLockHeld
-from tracker.cli import Context, cli, handle_errors, pass_context
+from tracker.cli_options import Context, pass_context, tracker_command
 from tracker.config import Config
 from tracker.delivery import Deliveries
 from tracker.errors import TrackerError, UsageError
@@ -170,7 +170,7 @@ def _one_line(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def _configure_logging(quiet: bool, verbose: int) -> None:
+def _configure_logging(*, quiet: bool, verbose: int) -> None:
     """INFO for the daemon's own lines unless --quiet, even when not on a terminal (DESIGN §10).
 
     APScheduler's own INFO lines ("Added job", "Running job") repeat ours; they show with -vv.
@@ -180,7 +180,7 @@ def _configure_logging(quiet: bool, verbose: int) -> None:
     logging.getLogger("apscheduler").setLevel(logging.NOTSET if verbose > 1 else logging.WARNING)
 
 
-@cli.command("schedule")
+@tracker_command("schedule")
 @click.option("--run-now", is_flag=True, help="Also run once at start, then follow the schedule.")
 @click.option(
     "--next",
@@ -194,7 +194,6 @@ def _configure_logging(quiet: bool, verbose: int) -> None:
     help="With --next: count from this ISO date/time instead of now (naive: schedule's zone).",
 )
 @pass_context
-@handle_errors
 def schedule_command(
     context: Context, run_now: bool, next_count: int | None, after: str | None
 ) -> None:
@@ -216,6 +215,5 @@ def schedule_command(
             click.echo(line)
         return
     Deliveries(config)  # a notify target Apprise cannot use fails now (exit 2), not at 3 a.m.
-    root = click.get_current_context().find_root().params
-    _configure_logging(bool(root.get("quiet")), int(root.get("verbose") or 0))
+    _configure_logging(quiet=context.verbosity < 0, verbose=max(context.verbosity, 0))
     sys.exit(serve(config, run_now=run_now, debug=context.debug))

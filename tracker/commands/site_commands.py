@@ -122,7 +122,7 @@ def render_timeline_table(history: OrganisationHistory) -> str:
 @pass_context
 @handle_errors
 def timeline_command(context: Context, organisation: str, fmt: str) -> None:
-    """Show one organisation's history across every stored state, following renames and moves.
+    """Show one organisation's history in every stored state, following renames and moves.
 
     ORGANISATION is a name (or part of one, any name it has had) or its web address. A name that
     matches several organisations lists them and exits 2.
