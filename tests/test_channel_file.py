@@ -22,6 +22,7 @@ from reports.channels import (
     EmailChannel,
     FileChannel,
     NotifyChannel,
+    SiteChannel,
     UnknownChannelError,
     get_channel,
 )
@@ -67,10 +68,15 @@ def channel(tmp_path: Path) -> FileChannel:
 
 
 def test_registry_names_every_channel() -> None:
-    assert dict(CHANNELS) == {"file": FileChannel, "email": EmailChannel, "notify": NotifyChannel}
+    assert dict(CHANNELS) == {
+        "file": FileChannel,
+        "site": SiteChannel,
+        "email": EmailChannel,
+        "notify": NotifyChannel,
+    }
     assert get_channel("file") is FileChannel
     with pytest.raises(
-        UnknownChannelError, match="unknown channel 'slack'; choose from email, file, notify"
+        UnknownChannelError, match="unknown channel 'slack'; choose from email, file, notify, site"
     ):
         get_channel("slack")
 
