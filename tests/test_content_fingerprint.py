@@ -178,7 +178,7 @@ def test_the_fingerprint_covers_every_attribute_the_parser_reads() -> None:
         read |= set(re.findall(r"[\[(]@([\w-]+)", source))  # XPath: [@id = ...], (@class, ...)
         assert ".attrib" not in source
         assert ".items()" not in source  # (attribute names, .keys(), are read only to strip them)
-    assert {"href", "datetime", "aria-hidden"} <= read
+    assert {"href", "datetime", "aria-hidden", "title"} <= read
     assert read <= set(scraper.parse._READ_ATTRIBUTES), read - set(scraper.parse._READ_ATTRIBUTES)
 
 
