@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree  # type: ignore[import-untyped]
 
 from scraper.eras import Era, PageIndex, Regions, find_regions
-from scraper.eras.common import with_class_suffix
+from scraper.eras.common import drop_not_content, with_class_suffix
 from scraper.errors import LayoutChangedError
 from scraper.page import DocumentLink, HtmlDocument, Organisation, Publication, UpdateEntry
 from scraper.text import (
@@ -75,6 +75,7 @@ _NOT_CONTENT_NODES: Final = (
 # others are left out of the regions, and so out of the fingerprint: per-request noise (request
 # ids in data attributes, tracking parameters) does not change it.
 _READ_ATTRIBUTES: Final = ("class", "id", "href", "aria-hidden", "datetime", "title")
+_READ_ATTRIBUTE_SET: Final = frozenset(_READ_ATTRIBUTES)
 _STAGE_SUFFIXES: Final = (
     " development stage: UK support organisations",
     ": UK support organisations",
@@ -241,37 +242,21 @@ class _Content:
         error = _error_page_reason(root)
         if error is not None:
             return cls(error, None)
-        regions = find_regions(PageIndex(root))
-        for region in _outermost(element for _, found in regions.slots() for element in found):
-            # (with_tail=False keeps the text after each removed node)
-            etree.strip_elements(region, *_NOT_CONTENT_NODES, with_tail=False)
-            _strip_unread_attributes(region)
+        page = PageIndex(root)
+        regions = find_regions(page)
+        # The content the index covers is cleaned in one pass each (in C, but for the few
+        # never-content elements), cheaper than one per region. with_tail=False keeps the text
+        # after each removed node.
+        etree.strip_elements(page.scope, *_NOT_CONTENT_NODES, with_tail=False)
+        drop_not_content(page)
+        unread = page.attribute_names - _READ_ATTRIBUTE_SET
+        if unread:
+            etree.strip_attributes(page.scope, *unread)
         return cls(None, regions)
 
     def fingerprint(self) -> str | None:
         """A digest of the content: equal for two pages means they parse the same."""
         return _fingerprint(self.error, self.regions)
-
-
-def _outermost(elements: Iterable[Element]) -> list[Element]:
-    """The elements not inside another of them (each once): cleaning those cleans them all."""
-    unique = list(dict.fromkeys(elements))
-    found = set(unique)
-    return [e for e in unique if not any(a in found for a in e.iterancestors())]
-
-
-_UNREAD_ATTRIBUTES: Final = etree.XPath(
-    "descendant-or-self::*/@*[not("
-    + " or ".join(f"name() = '{name}'" for name in _READ_ATTRIBUTES)
-    + ")]"
-)
-
-
-def _strip_unread_attributes(region: Element) -> None:
-    """Remove from `region` the attributes the parser does not read (named by an XPath, in C)."""
-    names = {found.attrname for found in _UNREAD_ATTRIBUTES(region)}
-    if names:
-        etree.strip_attributes(region, *names)
 
 
 def _regions(source: bytes | HtmlSource, url: str) -> Regions:
@@ -317,7 +302,7 @@ def _metadata(containers: Iterable[Element]) -> dict[str, Element]:
     lower-case term, no colon; the first of each term wins."""
     pairs: dict[str, Element] = {}
     for container in containers:
-        for term in container.iter("dt"):
+        for term in container.iterdescendants("dt"):
             key = element_text(term).rstrip(":").strip().casefold()
             definition = next(term.itersiblings("dd"), None)
             if key and key not in pairs and definition is not None:
@@ -599,16 +584,16 @@ def content_fingerprint(source: bytes | HtmlSource) -> str | None:
 
 
 def _fingerprint(error: str | None, regions: Regions | None) -> str | None:
-    digest = hashlib.sha256(_FINGERPRINT_SCHEME)
-    digest.update(f"error {error!r}\n".encode())
+    parts = [_FINGERPRINT_SCHEME, f"error {error!r}\n".encode()]
     if regions is not None:
-        digest.update(f"era {regions.era}\n".encode())
+        parts.append(f"era {regions.era}\n".encode())
         try:
             for name, elements in regions.slots():
-                digest.update(f"{name} {len(elements)}\n".encode())
-                for element in elements:
-                    digest.update(etree.tostring(element, encoding="utf-8", with_tail=False))
-                    digest.update(b"\n")
+                parts.append(f"{name} {len(elements)}\n".encode())
+                parts.extend(
+                    etree.tostring(element, encoding="utf-8", with_tail=False) + b"\n"
+                    for element in elements
+                )
         except (etree.LxmlError, ValueError, RecursionError, MemoryError):
             return None
-    return digest.hexdigest()
+    return hashlib.sha256(b"".join(parts)).hexdigest()

@@ -8,10 +8,10 @@ same parse the same (`scraper.parse` fingerprints them).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import Final
 
 from lxml import etree  # type: ignore[import-untyped]
@@ -90,63 +90,95 @@ _NOT_CONTENT_CLASSES: Final = frozenset(
         "back-to-content",
     }
 )
-# A cheap superset of `_not_content`: a class attribute containing one of the names.
-_MAYBE_NOT_CONTENT: Final = re.compile(
-    "|".join(re.escape(name) for name in [*sorted(_NOT_CONTENT_CLASSES), "number"])
-)
-_WITH_ID: Final = etree.XPath("//*[@id = $id]")
 _LABELLED_BY: Final = etree.XPath("//*[@aria-labelledby = $id]")
 
 
 class PageIndex:
-    """A page's tree with what is never content dropped, and its classes indexed in one pass
-    (every class selector filters the index instead of walking the tree again)."""
+    """A page's tree, and the classes, ids and attribute names of its content indexed in one
+    pass: every selector the readers use looks them up instead of walking the tree again.
+
+    The content is `main` (in every era, GOV.UK's page chrome sits outside it), or the whole page
+    when it has no `main`: the chrome is not indexed, so no finder looks there.
+    """
 
     def __init__(self, root: Element) -> None:
         self.root = root
-        classed = [
-            (element, classes)
-            for element in root.iter(etree.Element)
-            if (classes := element.get("class"))
-        ]
-        gone: set[Element] = set()
-        for element, classes in classed:
-            if _MAYBE_NOT_CONTENT.search(classes) and element not in gone and _not_content(element):
-                gone.update(element.iter())  # the index holds these proxies: same objects
-                _drop(element)
-        # (element, class attribute) in document order.
-        self.classed = [item for item in classed if item[0] not in gone] if gone else classed
         self.main: Element | None = next(root.iter("main"), None)
+        self.scope: Element = self.main if self.main is not None else root
+        classed: list[tuple[Element, str]] = []
+        ids: dict[str, list[Element]] = {}
+        names: set[str] = set()
+        for element in self.scope.iter(etree.Element):
+            classes, identifier = element.get("class"), element.get("id")
+            if classes:
+                classed.append((element, classes))
+            if identifier:
+                ids.setdefault(identifier, []).append(element)
+            names.update(element.keys())
+        # (element, class attribute) in document order.
+        self.classed = classed
+        self.tokens = frozenset(" ".join(classes for _, classes in classed).split())
+        self.attribute_names = frozenset(names)  # of the elements indexed
+        self._ids = ids
+        self._with_class: dict[str, list[Element]] = {}
+
+    @cached_property
+    def title(self) -> Element | None:
+        """The title: the first h1 with text in `main`, else anywhere (`main h1`, else `h1`)."""
+        every_h1 = list(self.root.iter("h1"))
+        in_main = all_under(every_h1, lambda ancestor: ancestor.tag == "main")
+        return next((h1 for h1 in [*in_main, *every_h1] if element_text(h1)), None)
 
     def with_class(self, token: str) -> list[Element]:
         """`.token`: the elements that have the class, in document order."""
-        return [
-            element
-            for element, classes in self.classed
-            if token in classes and token in classes.split()
-        ]
+        if token not in self.tokens:
+            return []
+        found = self._with_class.get(token)
+        if found is None:
+            found = self._with_class[token] = [
+                element
+                for element, classes in self.classed
+                if token in classes and token in classes.split()
+            ]
+        return found
 
     def has_class(self, *tokens: str) -> bool:
         """Whether any element has one of the classes."""
-        return any(
-            token in classes and token in classes.split()
-            for _element, classes in self.classed
-            for token in tokens
-        )
+        return not self.tokens.isdisjoint(tokens)
+
+    def has_class_prefix(self, *prefixes: str) -> bool:
+        """Whether any element has a class name starting with one of `prefixes`."""
+        return any(token.startswith(prefixes) for token in self.tokens)
 
     def with_class_suffix(self, suffix: str) -> list[Element]:
         """The elements with a class name ending in `suffix`, in document order."""
+        if not any(token.endswith(suffix) for token in self.tokens):
+            return []
         return with_class_suffix(
             (element for element, classes in self.classed if suffix in classes), suffix
         )
 
     def with_id(self, identifier: str) -> list[Element]:
         """`#identifier` (ids should be unique; pages do not always keep to that)."""
-        return list(_WITH_ID(self.root, id=identifier))
+        return list(self._ids.get(identifier, ()))
 
     def labelled_by(self, identifier: str) -> list[Element]:
         """`[aria-labelledby=identifier]`: the content a heading with that id titles."""
         return list(_LABELLED_BY(self.root, id=identifier))
+
+
+def drop_not_content(page: PageIndex) -> None:
+    """Remove from the page what is never content (`_NOT_CONTENT_CLASSES`, heading numbers)."""
+    candidates = [
+        element
+        for token in sorted(_NOT_CONTENT_CLASSES & page.tokens)
+        for element in page.with_class(token)
+    ]
+    candidates += [span for span in page.with_class("number") if span.tag == "span"]
+    for element in candidates:
+        parent = element.getparent()
+        if parent is not None and _not_content(element):
+            _drop(element)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,9 +240,7 @@ def all_under(candidates: Iterable[Element], is_scope: Callable[[Element], bool]
 
 def main_title(page: PageIndex) -> Element | None:
     """The title: the first h1 with text in `main`, else anywhere (`main h1`, else `h1`)."""
-    every_h1 = list(page.root.iter("h1"))
-    in_main = all_under(every_h1, lambda ancestor: ancestor.tag == "main")
-    return next((h1 for h1 in [*in_main, *every_h1] if element_text(h1)), None)
+    return page.title
 
 
 def context_before(title: Element | None, *classes: str) -> Element | None:
@@ -251,6 +281,9 @@ def section_with_id(page: PageIndex, identifier: str) -> Element | None:
 
 def details_govspeak(page: PageIndex) -> Element | None:
     """`section#details .govspeak`, else `section#details .gem-c-govspeak`."""
+
+    if not any(section.tag == "section" for section in page.with_id("details")):
+        return None
 
     def is_details(element: Element) -> bool:
         return element.tag == "section" and attribute(element, "id") == "details"

@@ -57,12 +57,7 @@ def updated_lines(page: PageIndex) -> tuple[Element, ...]:
 
 
 def _is_gem_page(page: PageIndex) -> bool:
-    return any(
-        name.startswith(("gem-c-", "app-c-"))
-        for _element, classes in page.classed
-        if "-c-" in classes
-        for name in classes.split()
-    )
+    return page.has_class_prefix("gem-c-", "app-c-")
 
 
 def _is_frontend_page(page: PageIndex) -> bool:

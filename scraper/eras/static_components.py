@@ -94,12 +94,7 @@ def _updated(page: PageIndex) -> tuple[Element, ...]:
 
 
 def _recognises(page: PageIndex) -> bool:
-    return page.has_class(*_LANDMARKS) or any(
-        name.startswith("pub-c-")
-        for _element, classes in page.classed
-        if "pub-c-" in classes
-        for name in classes.split()
-    )
+    return page.has_class(*_LANDMARKS) or page.has_class_prefix("pub-c-")
 
 
 STATIC_COMPONENTS: Final = EraReader(Era.STATIC_COMPONENTS, _recognises, _regions)

@@ -68,9 +68,13 @@ def _updated_lines(page: PageIndex) -> tuple[Element, ...]:
 
 
 def _recognises(page: PageIndex) -> bool:
-    if page.with_id("whitehall-wrapper"):
+    if page.with_id("whitehall-wrapper"):  # a page without `main`
         return True
-    return page.main is not None and "whitehall-content" in class_tokens(page.main)
+    main = page.main
+    return main is not None and (
+        "whitehall-content" in class_tokens(main)
+        or any(attribute(a, "id") == "whitehall-wrapper" for a in main.iterancestors())
+    )
 
 
 WHITEHALL: Final = EraReader(Era.WHITEHALL, _recognises, _regions)
