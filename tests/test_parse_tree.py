@@ -20,11 +20,11 @@ import scraper.tree
 from scraper.errors import LayoutChangedError
 from scraper.page import page_to_json
 from scraper.parse import parse_html_document, parse_publication
-from tests.govuk_site import PUBLICATION_PATH, add_noise, default_site, render_site
+from tests.govuk_site import ERAS, PUBLICATION_PATH, add_noise, default_site, render_site
 
 BASE = "https://www.gov.uk"
 FIXTURES = Path(__file__).parent / "fixtures"
-SITES = {era: render_site(default_site(era), BASE) for era in ("2021", "current")}
+SITES = {era: render_site(default_site(era), BASE) for era in ERAS}
 PAGES = [(path, body) for pages in SITES.values() for path, body in pages.items()] + [
     (PUBLICATION_PATH if file.name.startswith("publication") else "/doc", file.read_bytes())
     for file in sorted(FIXTURES.glob("*.html"))
