@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree  # type: ignore[import-untyped]
 
 from scraper.eras import Era, PageIndex, Regions, find_regions
-from scraper.eras.common import drop_not_content, with_class_suffix
+from scraper.eras.common import with_class_suffix
 from scraper.errors import LayoutChangedError
 from scraper.page import DocumentLink, HtmlDocument, Organisation, Publication, UpdateEntry
 from scraper.text import (
@@ -226,10 +226,11 @@ class _Content:
     """What the parser reads from a page: the regions its era's reader found (`scraper.eras`),
     without what is never content.
 
-    Left out of each region: scripts, styles, templates, noscript, comments, processing
-    instructions, <meta>, <link> and every attribute not in `_READ_ATTRIBUTES`, and (wherever
-    they are) the elements `scraper.eras.common` drops as never content. Whether the page is a
-    GOV.UK error page is decided first, on the whole tree; an error page has no regions.
+    Left out of the page's content (`main`, or the whole page when it has none), and so of the
+    regions: the blocks `scraper.eras.common.PageIndex` drops as never content, scripts, styles,
+    templates, noscript, comments, processing instructions, <meta>, <link> and every attribute
+    not in `_READ_ATTRIBUTES`. Whether the page is a GOV.UK error page is decided first, on the
+    whole tree; an error page has no regions.
     """
 
     def __init__(self, error: str | None, regions: Regions | None) -> None:
@@ -244,11 +245,9 @@ class _Content:
             return cls(error, None)
         page = PageIndex(root)
         regions = find_regions(page)
-        # The content the index covers is cleaned in one pass each (in C, but for the few
-        # never-content elements), cheaper than one per region. with_tail=False keeps the text
-        # after each removed node.
+        # The content the index covers is cleaned in one pass each (in C), cheaper than one per
+        # region. with_tail=False keeps the text after each removed node.
         etree.strip_elements(page.scope, *_NOT_CONTENT_NODES, with_tail=False)
-        drop_not_content(page)
         unread = page.attribute_names - _READ_ATTRIBUTE_SET
         if unread:
             etree.strip_attributes(page.scope, *unread)

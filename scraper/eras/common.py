@@ -25,7 +25,6 @@ __all__ = [
     "Regions",
     "all_under",
     "first_under",
-    "main_title",
     "with_class_suffix",
 ]
 
@@ -90,12 +89,14 @@ _NOT_CONTENT_CLASSES: Final = frozenset(
         "back-to-content",
     }
 )
+_NOT_CONTENT_TOKENS: Final = _NOT_CONTENT_CLASSES | {"number"}
 _LABELLED_BY: Final = etree.XPath("//*[@aria-labelledby = $id]")
 
 
 class PageIndex:
-    """A page's tree, and the classes, ids and attribute names of its content indexed in one
-    pass: every selector the readers use looks them up instead of walking the tree again.
+    """A page's content, with what is never content dropped, and its classes, ids and attribute
+    names indexed in one pass: every selector the readers use looks them up instead of walking
+    the tree again.
 
     The content is `main` (in every era, GOV.UK's page chrome sits outside it), or the whole page
     when it has no `main`: the chrome is not indexed, so no finder looks there.
@@ -115,6 +116,10 @@ class PageIndex:
             if identifier:
                 ids.setdefault(identifier, []).append(element)
             names.update(element.keys())
+        gone = _drop_not_content(classed)
+        if gone:
+            classed = [item for item in classed if item[0] not in gone]
+            ids = {key: [e for e in found if e not in gone] for key, found in ids.items()}
         # (element, class attribute) in document order.
         self.classed = classed
         self.tokens = frozenset(" ".join(classes for _, classes in classed).split())
@@ -167,18 +172,18 @@ class PageIndex:
         return list(_LABELLED_BY(self.root, id=identifier))
 
 
-def drop_not_content(page: PageIndex) -> None:
-    """Remove from the page what is never content (`_NOT_CONTENT_CLASSES`, heading numbers)."""
-    candidates = [
-        element
-        for token in sorted(_NOT_CONTENT_CLASSES & page.tokens)
-        for element in page.with_class(token)
-    ]
-    candidates += [span for span in page.with_class("number") if span.tag == "span"]
-    for element in candidates:
-        parent = element.getparent()
-        if parent is not None and _not_content(element):
+def _drop_not_content(classed: list[tuple[Element, str]]) -> set[Element]:
+    """Drop from the tree the elements `_not_content` accepts; return them and what they held."""
+    tokens = set(" ".join(classes for _, classes in classed).split())
+    if tokens.isdisjoint(_NOT_CONTENT_CLASSES) and "number" not in tokens:
+        return set()
+    gone: set[Element] = set()
+    for element, classes in classed:
+        maybe = not _NOT_CONTENT_TOKENS.isdisjoint(classes.split())
+        if maybe and element not in gone and _not_content(element):
+            gone.update(element.iter())  # the index holds these proxies: same objects
             _drop(element)
+    return gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,11 +243,6 @@ def all_under(candidates: Iterable[Element], is_scope: Callable[[Element], bool]
     return [c for c in candidates if any(is_scope(a) for a in c.iterancestors())]
 
 
-def main_title(page: PageIndex) -> Element | None:
-    """The title: the first h1 with text in `main`, else anywhere (`main h1`, else `h1`)."""
-    return page.title
-
-
 def context_before(title: Element | None, *classes: str) -> Element | None:
     """The element just before the title that has one of `classes` ("Guidance" above the h1)."""
     if title is None:
@@ -256,10 +256,10 @@ def context_before(title: Element | None, *classes: str) -> Element | None:
 
 
 def components_context(page: PageIndex, title: Element | None) -> Element | None:
-    """`span[class$="__context"]` in the title's parent, else in `main`, else anywhere."""
-    for scope in (title.getparent() if title is not None else None, page.main, page.root):
+    """`span[class$="__context"]` in the title's parent, else in the content (`main`)."""
+    for scope in (title.getparent() if title is not None else None, page.scope):
         if scope is not None:
-            spans = scope.iter("span") if scope is page.root else scope.iterdescendants("span")
+            spans = scope.iterdescendants("span")
             context = next(iter(with_class_suffix(spans, "__context")), None)
             if context is not None:
                 return context
@@ -267,11 +267,11 @@ def components_context(page: PageIndex, title: Element | None) -> Element | None
 
 
 def components_metadata(page: PageIndex) -> tuple[Element, ...]:
-    """`.gem-c-metadata`, else every `dl` (or other parent) of a `dt` on the page."""
+    """`.gem-c-metadata`, else every `dl` (or other parent) of a `dt` in the content."""
     containers = page.with_class("gem-c-metadata")
     if containers:
         return tuple(containers)
-    return tuple(dict.fromkeys(dt.getparent() for dt in page.root.iter("dt")))
+    return tuple(dict.fromkeys(dt.getparent() for dt in page.scope.iterdescendants("dt")))
 
 
 def section_with_id(page: PageIndex, identifier: str) -> Element | None:
@@ -281,7 +281,6 @@ def section_with_id(page: PageIndex, identifier: str) -> Element | None:
 
 def details_govspeak(page: PageIndex) -> Element | None:
     """`section#details .govspeak`, else `section#details .gem-c-govspeak`."""
-
     if not any(section.tag == "section" for section in page.with_id("details")):
         return None
 

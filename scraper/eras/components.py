@@ -21,7 +21,6 @@ from scraper.eras.common import (
     components_metadata,
     details_govspeak,
     govspeak_body,
-    main_title,
     section_with_id,
 )
 from scraper.text import Element, class_tokens
@@ -32,7 +31,8 @@ _HTML_PUBLICATION_WRAPPER: Final = "gem-c-govspeak-html-publication"
 
 
 def regions(page: PageIndex, era: Era | None = Era.GEM_COMPONENTS) -> Regions:
-    title = main_title(page)
+    """The regions by the components rules (also what a page of no known era is read with)."""
+    title = page.title
     return Regions(
         era=era,
         title=title,
@@ -61,7 +61,7 @@ def _is_gem_page(page: PageIndex) -> bool:
 
 
 def _is_frontend_page(page: PageIndex) -> bool:
-    title = main_title(page)
+    title = page.title
     if title is not None and "gem-c-heading__text" in class_tokens(title):
         return True
     return page.has_class("gem-c-published-dates")

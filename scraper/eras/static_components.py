@@ -34,7 +34,6 @@ from scraper.eras.common import (
     context_before,
     details_govspeak,
     govspeak_body,
-    main_title,
     section_with_id,
 )
 from scraper.text import Element, class_tokens
@@ -50,7 +49,7 @@ _LANDMARKS: Final = (
 
 
 def _regions(page: PageIndex) -> Regions:
-    title = main_title(page)
+    title = page.title
     context = context_before(title, "context")
     metadata = page.with_class("govuk-metadata")
     documents = page.labelled_by("documents-title")

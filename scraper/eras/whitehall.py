@@ -26,7 +26,6 @@ from scraper.eras.common import (
     context_before,
     details_govspeak,
     govspeak_body,
-    main_title,
     section_with_id,
 )
 from scraper.text import Element, attribute, class_tokens
@@ -35,7 +34,7 @@ __all__ = ["WHITEHALL"]
 
 
 def _regions(page: PageIndex) -> Regions:
-    title = main_title(page)
+    title = page.title
     metadata = page.with_class("metadata-list")
     documents = page.with_class("attachment-full-width")
     return Regions(
