@@ -6,7 +6,9 @@ form, full footer, stylesheets and scripts) and extra organisations, so pages we
 GOV.UK's do. Publication i lives at `/government/publications/uk-life-sciences-support-<i>`.
 
 `BenchServer` serves a `BenchSite` on 127.0.0.1 with, optionally:
-- per-request noise outside the content (CSRF token, request id, script nonces, a timestamp);
+- per-request noise outside the content (`tests.govuk_site.add_noise`): a CSRF token, a request id,
+  script nonces, a timestamp comment, and visible text in the chrome (a banner sentence at the top,
+  a render stamp with the request time in the footer), none of which may cost a parse;
 - validators: a weak ETag of the page's stable body and a Last-Modified date, answering
   If-None-Match / If-Modified-Since with 304 (RFC 9110 §13.2.2 order);
 - latency: a delay before every answer.
@@ -675,7 +677,7 @@ def serve_site(publications: int, **options: object) -> Iterator[tuple[BenchServ
 def check(publications: int = 5) -> None:
     """Verify the generator: sizes, chrome not changing what the parser reads, bumps, noise."""
     from scraper.page import page_to_json
-    from scraper.parse import parse_html_document, parse_publication
+    from scraper.parse import content_fingerprint, parse_html_document, parse_publication
 
     site = BenchSite(publications, "http://127.0.0.1:1")
     sizes = sorted(len(page.body) for page in site.pages.values())
@@ -692,7 +694,11 @@ def check(publications: int = 5) -> None:
         url = site.base_url + path
         assert page_to_json(parse(page.body, url)) == page_to_json(parse(original, url)), path
         noisy = add_noise(page.body, 7)
+        assert b'class="render-stamp"' in noisy, path
+        assert b'class="global-bar"' in noisy, path
         assert page_to_json(parse(noisy, url)) == page_to_json(parse(page.body, url)), path
+        # Noise is chrome: it never costs a parse (the pipeline compares these fingerprints).
+        assert content_fingerprint(noisy) == content_fingerprint(page.body), path
     bumped = site.bump(0.1, seed=1)
     print(f"bump: {len(bumped)} pages changed as chosen")
     site.reset()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field, fields, is_dataclass
+from functools import cache
 from typing import Any, Literal, TypeAlias
 
 PageKind: TypeAlias = Literal["publication", "html_document", "attachment"]
@@ -99,7 +100,8 @@ def page_to_dict(page: Page) -> dict[str, Any]:
 
 
 def _as_dict(value: Any) -> dict[str, Any]:
-    return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
+    cls: type = type(value)
+    return {name: _plain(getattr(value, name)) for name in _field_names(cls)}
 
 
 def _plain(value: Any) -> Any:
@@ -110,14 +112,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
+@cache  # pure: a dataclass's fields never change (the few page types, so the cache stays small)
 def _field_names(cls: type) -> tuple[str, ...]:
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(item.name for item in fields(cls))
-    return names
+    return tuple(item.name for item in fields(cls))
 
 
 def page_to_json(page: Page) -> str:

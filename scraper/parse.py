@@ -1,10 +1,11 @@
 """Stage 2: turn a fetched GOV.UK page into a Publication or HtmlDocument.
 
-Pure and deterministic: no network, no clock, no database. Both markup eras GOV.UK has served
-(2021 government-frontend, 2025+ frontend) parse to the same values, because every selection
-here is one of the robust selectors in `../shared/reference/govuk-markup.md` §0 (written beside
-each one as CSS). The tree is lxml's (`scraper.tree.read_html`). For ANY bytes the entry points
-return a page or raise `LayoutChangedError`, never another exception.
+Pure and deterministic: no network, no clock, no database. Every markup era GOV.UK has served
+this publication in parses to the same values: `scraper.eras` decides the era from the markup
+(never from a date) and finds the regions the parser reads (title, metadata, Documents list,
+change history, govspeak body); this module extracts the same fields from them whatever the era,
+and reads nothing else. The tree is lxml's (`scraper.tree.read_html`). For ANY bytes the entry
+points return a page or raise `LayoutChangedError`, never another exception.
 """
 
 from __future__ import annotations
@@ -12,24 +13,27 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Final
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree  # type: ignore[import-untyped]
 
+from scraper.eras import Era, PageIndex, Regions, find_regions
+from scraper.eras.common import with_class_suffix
 from scraper.errors import LayoutChangedError
 from scraper.page import DocumentLink, HtmlDocument, Organisation, Publication, UpdateEntry
 from scraper.text import (
+    HEADING_TAGS,
     Block,
     Element,
     attribute,
     class_tokens,
     display_date,
+    element_date,
     element_text,
     flatten_blocks,
-    iso_date_prefix,
 )
 from scraper.tree import read_html
 
@@ -44,7 +48,9 @@ __all__ = [
 # Bumped whenever the parser's output for some stored body can change (the golden files in
 # tests/golden/parse/ show it in review). Every stored version records the parser version that
 # produced it, so versions from an older parser can be re-parsed (`db reparse`).
-PARSER_VERSION: Final = 1
+# 2: every markup era since 2015; a page with no change-history list has its "First published."
+#    note; a change item without a note paragraph keeps the text after its date.
+PARSER_VERSION: Final = 2
 
 # Headings GOV.UK's static error templates use (alphagov/static app/views/root/*.html.erb),
 # compared case-insensitively as prefixes of the h1 and of the <title>.
@@ -61,62 +67,49 @@ _ERROR_HEADINGS: Final = (
     "service unavailable",
 )
 _ERROR_STATUS: Final = re.compile(r"httpStatusCode\s*=\s*['\"]?([45]\d\d)")
-# Never content, wherever they sit: scripts and the like, and (by class) print-only licence
-# blocks, contents lists and back-to-top links; also `h2 > span.number, h3 > span.number`.
+# Never content, wherever they sit in a region: scripts and the like.
 _NOT_CONTENT_NODES: Final = (
     "script", "style", "template", "noscript", "meta", "link", etree.Comment, etree.PI,
 )  # fmt: skip
-_NOT_CONTENT_CLASSES: Final = frozenset(
-    {
-        "print-meta-data",
-        "print-metadata",
-        "print-wrapper",
-        "gem-c-contents-list",
-        "app-c-back-to-top",
-        "gem-c-back-to-top-link",
-    }
-)
 # The attributes the parser reads (tests/test_content_fingerprint.py checks this module). All
-# others are left out of `_Content`, and so out of the fingerprint: per-request noise (CSRF
-# tokens in <meta>, script nonces, request ids in data attributes, timestamps in comments) does
-# not change it.
-_READ_ATTRIBUTES: Final = ("class", "id", "href", "aria-hidden", "datetime")
+# others are left out of the regions, and so out of the fingerprint: per-request noise (request
+# ids in data attributes, tracking parameters) does not change it.
+_READ_ATTRIBUTES: Final = ("class", "id", "href", "aria-hidden", "datetime", "title")
 _READ_ATTRIBUTE_SET: Final = frozenset(_READ_ATTRIBUTES)
 _STAGE_SUFFIXES: Final = (
     " development stage: UK support organisations",
     ": UK support organisations",
     " UK support organisations",
 )
-_HTML_PUBLICATION_WRAPPER: Final = "gem-c-govspeak-html-publication"
 _UPDATED_LINE: Final = re.compile(r"\b(?:Updated|Published)\b", re.I)
+_FIRST_PUBLISHED_NOTE: Final = "First published."
 _GOVUK_HOSTS: Final = frozenset({"www.gov.uk", "gov.uk"})
-
-# Candidates for `_not_content`: a class attribute containing one of the names (a superset).
-_MAYBE_NOT_CONTENT: Final = re.compile(
-    "|".join(re.escape(name) for name in [*sorted(_NOT_CONTENT_CLASSES), "number"])
-)
-_WITH_ID: Final = etree.XPath("//*[@id = $id]")
 # Scripts that may hold `_ERROR_STATUS` (a cheap superset, in C).
 _SCRIPTS_WITH_STATUS: Final = etree.XPath("//script[contains(., 'httpStatusCode')]")
+# What the fingerprint's digest starts with: a new scheme, or a parser that reads differently,
+# never matches a fingerprint stored by an older one.
+_FINGERPRINT_SCHEME: Final = f"content fingerprint 2, parser {PARSER_VERSION}\n".encode()
 
 
 class HtmlSource:
-    """A fetched body, read by lxml at most once: what the parser reads from it (and the
-    fingerprint of that), then the page parsed from the same tree.
+    """A fetched body, read by lxml at most once: the regions the parser reads from it (and the
+    fingerprint of those), then the page parsed from the same tree.
 
     The pipeline asks for the fingerprint first (to skip extracting from a page whose content
-    has not changed), then parses.
+    has not changed), then parses. `transport_encoding` is the charset the HTTP Content-Type
+    header declared, if any (see `scraper.tree.read_html`).
     """
 
-    def __init__(self, body: bytes) -> None:
+    def __init__(self, body: bytes, transport_encoding: str | None = None) -> None:
         self.body = body
+        self.transport_encoding = transport_encoding
         self._content: _Content | None = None
         self._fingerprint: str | None = None
         self._fingerprinted = False
 
     def _read(self) -> _Content:
         if self._content is None:
-            self._content = _Content.read(self.body)
+            self._content = _Content.read(self.body, self.transport_encoding)
         return self._content
 
     @property
@@ -126,6 +119,12 @@ class HtmlSource:
             self._fingerprint = self._read().fingerprint()
             self._fingerprinted = True
         return self._fingerprint
+
+    @property
+    def era(self) -> Era | None:
+        """The markup era the page is in (None: an error page, or no era's landmarks)."""
+        regions = self._read().regions
+        return regions.era if regions is not None else None
 
     def take_content(self) -> _Content:
         """The content, for the parser, which may edit its tree (it is read again if asked)."""
@@ -141,32 +140,25 @@ def parse_publication(source: bytes | HtmlSource, url: str) -> Publication:
     Raises:
         LayoutChangedError: an error page, no h1 title, or no Documents list with documents.
     """
-    content = _content_tree(source, url)
-    root = content.root
-    title, doc_type = _title_and_type(root, url)
-    metadata = _metadata(root)
-    lead = next((p for p in content.with_class("gem-c-lead-paragraph") if p.tag == "p"), None)
-    details = _first_under(content.with_class("govspeak"), _is_details_section)
-    if details is None:
-        details = _first_under(content.with_class("gem-c-govspeak"), _is_details_section)
+    regions = _regions(source, url)
+    title, doc_type = _title_and_type(regions, url)
+    metadata = _metadata(regions.metadata)
+    published = _metadata_date(_first_present(metadata, "published", "first published"))
     from_dd = metadata.get("from")
     return Publication(
         url=url,
         title=title,
         doc_type=doc_type,
-        description=element_text(lead) if lead is not None else "",
+        description=element_text(regions.lead) if regions.lead is not None else "",
         from_organisations=_from_organisations(from_dd) if from_dd is not None else (),
-        published=_metadata_date(metadata.get("published")),
+        published=published,
         last_updated=_metadata_date(metadata.get("last updated")),
-        documents=_documents(root, url),
-        updates=_updates(content),
-        details_text=_joined_text(flatten_blocks(details)) if details is not None else "",
+        documents=_documents(regions.documents, url),
+        updates=_updates(regions.history) or _first_published(published),
+        details_text=(
+            _joined_text(flatten_blocks(regions.details)) if regions.details is not None else ""
+        ),
     )
-
-
-def _is_details_section(element: Element) -> bool:
-    """`section#details`: the publication's "Details" section."""
-    return element.tag == "section" and attribute(element, "id") == "details"
 
 
 def parse_html_document(source: bytes | HtmlSource, url: str) -> HtmlDocument:
@@ -175,13 +167,12 @@ def parse_html_document(source: bytes | HtmlSource, url: str) -> HtmlDocument:
     Raises:
         LayoutChangedError: an error page, no h1 title, or no (or an empty) govspeak body.
     """
-    content = _content_tree(source, url)
-    root = content.root
-    title, doc_type = _title_and_type(root, url)
-    govspeak = _govspeak_body(content)
-    if govspeak is None:
+    regions = _regions(source, url)
+    title, doc_type = _title_and_type(regions, url)
+    govspeak = _govspeak(regions.body)
+    if regions.body is None or govspeak is None:
         raise LayoutChangedError(url, "no govspeak body")
-    _gather_spilled_content(govspeak)
+    _gather_spilled_content(govspeak, regions.body)
     blocks = flatten_blocks(govspeak)
     if not any(block.text for block in blocks):
         raise LayoutChangedError(url, "empty govspeak body")
@@ -190,46 +181,30 @@ def parse_html_document(source: bytes | HtmlSource, url: str) -> HtmlDocument:
         url=url,
         title=title,
         doc_type=doc_type,
-        updated=_updated(root, content),
+        updated=_updated(regions.updated),
         intro_text=_joined_text(blocks[:intro_end]),
         organisations=organisations,
         text=_joined_text(blocks),
     )
 
 
-def _govspeak_body(content: _Content) -> Element | None:
-    """`.gem-c-govspeak-html-publication .govspeak`, else `main .govspeak`, else
-    `#content .govspeak`."""
-    candidates = content.with_class("govspeak")
-    for is_scope in (
-        lambda ancestor: _HTML_PUBLICATION_WRAPPER in class_tokens(ancestor),
-        lambda ancestor: ancestor.tag == "main",
-        lambda ancestor: attribute(ancestor, "id") == "content",
-    ):
-        found = _first_under(candidates, is_scope)
-        if found is not None:
-            return found
-    return None
+def _govspeak(body: Element | None) -> Element | None:
+    """The `.govspeak` the body region is or holds (the first, in document order)."""
+    if body is None:
+        return None
+    return next((e for e in body.iter(etree.Element) if "govspeak" in class_tokens(e)), None)
 
 
-def _gather_spilled_content(govspeak: Element) -> None:
+def _gather_spilled_content(govspeak: Element, scope: Element) -> None:
     """Move back into `govspeak` the body content a stray end tag pushed out of it.
 
     A stray </div> in the body closes the govspeak container early, as a browser would; the
-    rest of the body then follows it inside the publication's wrapper, still on the page. Left
-    out, those organisations would be reported removed. What follows the container (up to the
-    wrapper) is appended to it in document order; a well-formed page has nothing there.
+    rest of the body then follows it inside the era's body wrapper (`scope`), still on the page.
+    Left out, those organisations would be reported removed. What follows the container (up to
+    the wrapper) is appended to it in document order; a well-formed page has nothing there.
     """
-    wrapper = next(
-        (
-            ancestor
-            for ancestor in govspeak.iterancestors()
-            if _HTML_PUBLICATION_WRAPPER in class_tokens(ancestor)
-        ),
-        None,
-    )
     node = govspeak
-    while wrapper is not None and node is not wrapper and node.getparent() is not None:
+    while node is not scope and node.getparent() is not None:
         if node.tail:
             _append_text(govspeak, node.tail)
             node.tail = None
@@ -248,161 +223,47 @@ def _append_text(element: Element, text: str) -> None:
 
 
 class _Content:
-    """What the parser reads from a page: its tree without what is never content.
+    """What the parser reads from a page: the regions its era's reader found (`scraper.eras`),
+    without what is never content.
 
-    Left out: scripts, styles, templates, noscript, comments, processing instructions, <meta>,
-    <link> and every attribute not in `_READ_ATTRIBUTES`; for extraction, also the elements
-    `_not_content` accepts. Whether the page is a GOV.UK error page is decided first, on the
-    whole tree.
+    Left out of the page's content (`main`, or the whole page when it has none), and so of the
+    regions: the blocks `scraper.eras.common.PageIndex` drops as never content, scripts, styles,
+    templates, noscript, comments, processing instructions, <meta>, <link> and every attribute
+    not in `_READ_ATTRIBUTES`. Whether the page is a GOV.UK error page is decided first, on the
+    whole tree; an error page has no regions.
     """
 
-    def __init__(self, root: Element, error: str | None) -> None:
-        self.root = root
+    def __init__(self, error: str | None, regions: Regions | None) -> None:
         self.error = error  # why this is a GOV.UK error page, or None
-        # (element, class attribute) in document order: every class selector filters this list
-        # (one pass over the tree instead of one per selector). Made by `for_extraction`.
-        self.classed: list[tuple[Element, str]] = []
+        self.regions = regions
 
     @classmethod
-    def read(cls, body: bytes) -> _Content:
-        root = read_html(body)
+    def read(cls, body: bytes, transport_encoding: str | None = None) -> _Content:
+        root = read_html(body, transport_encoding=transport_encoding)
         error = _error_page_reason(root)
-        etree.strip_elements(root, *_NOT_CONTENT_NODES, with_tail=False)  # keeps the text after
-        _strip_unread_attributes(root)
-        _tidy_page_whitespace(root)
-        return cls(root, error)
-
-    def for_extraction(self) -> _Content:
-        """Drop the elements `_not_content` accepts and index the classes (not needed for the
-        fingerprint, which is taken before: these elements hold nothing the parser reads)."""
-        classed = [
-            (element, classes)
-            for element in self.root.iter(etree.Element)
-            if (classes := element.get("class"))
-        ]
-        gone: set[Element] = set()
-        for element, classes in classed:
-            if _MAYBE_NOT_CONTENT.search(classes) and element not in gone and _not_content(element):
-                gone.update(element.iter())  # the classed list holds these proxies: same objects
-                _drop(element)
-        self.classed = [item for item in classed if item[0] not in gone] if gone else classed
-        return self
+        if error is not None:
+            return cls(error, None)
+        page = PageIndex(root)
+        regions = find_regions(page)
+        # The content the index covers is cleaned in one pass each (in C), cheaper than one per
+        # region. with_tail=False keeps the text after each removed node.
+        etree.strip_elements(page.scope, *_NOT_CONTENT_NODES, with_tail=False)
+        unread = page.attribute_names - _READ_ATTRIBUTE_SET
+        if unread:
+            etree.strip_attributes(page.scope, *unread)
+        return cls(None, regions)
 
     def fingerprint(self) -> str | None:
         """A digest of the content: equal for two pages means they parse the same."""
-        return _fingerprint(self.root, self.error)
-
-    def with_class(self, token: str) -> list[Element]:
-        """`.token`: the elements that have the class, in document order."""
-        return [
-            element
-            for element, classes in self.classed
-            if token in classes and token in classes.split()
-        ]
-
-    def with_class_suffix(self, suffix: str) -> list[Element]:
-        """The elements with a class name ending in `suffix`, in document order."""
-        return _with_class_suffix(
-            (element for element, classes in self.classed if suffix in classes), suffix
-        )
+        return _fingerprint(self.error, self.regions)
 
 
-# Names of attributes the parser does not read, seen on earlier pages (GOV.UK's chrome repeats
-# them): stripped in one C-level call, and a page is walked in Python only if it has others.
-_UNREAD_NAMES: set[str] = set()
-_MAX_UNREAD_NAMES: Final = 10_000
-_HAS_UNREAD_ATTRIBUTE: Final = etree.XPath(
-    "boolean(//@*[not(" + " or ".join(f"name() = '{name}'" for name in _READ_ATTRIBUTES) + ")])"
-)
-
-
-def _strip_unread_attributes(root: Element) -> None:
-    if _UNREAD_NAMES:
-        etree.strip_attributes(root, *_UNREAD_NAMES)
-    if not _HAS_UNREAD_ATTRIBUTE(root):
-        return
-    names: set[str] = set()
-    for element in root.iter(etree.Element):
-        names.update(element.keys())
-    names -= _READ_ATTRIBUTE_SET
-    etree.strip_attributes(root, *names)
-    if len(_UNREAD_NAMES) + len(names) <= _MAX_UNREAD_NAMES:
-        _UNREAD_NAMES.update(names)
-
-
-def _tidy_page_whitespace(root: Element) -> None:
-    """Drop the text directly in <html> and <head> (never read), and make the whitespace between
-    <body>'s children one space (the parser reads any run of whitespace as one space): what a
-    stripped <meta> or comment left there differs with per-request noise."""
-    for parent in (root, *root.iterchildren("head")):
-        parent.text = None
-        for child in parent:
-            if child.tag != "body":
-                child.tail = None
-    for body in root.iterchildren("body"):
-        for node in (body, *body):
-            text = node.text if node is body else node.tail
-            if text and text.isspace():
-                if node is body:
-                    body.text = " "
-                else:
-                    node.tail = " "
-
-
-def _content_tree(source: bytes | HtmlSource, url: str) -> _Content:
-    """The page's content, once it is known not to be a GOV.UK error page."""
-    content = source.take_content() if isinstance(source, HtmlSource) else _Content.read(source)
-    if content.error is not None:
-        raise LayoutChangedError(url, content.error)
-    return content.for_extraction()
-
-
-def _not_content(element: Element) -> bool:
-    tokens = class_tokens(element)
-    if not _NOT_CONTENT_CLASSES.isdisjoint(tokens):
-        return True
-    parent = element.getparent()
-    return (
-        element.tag == "span"
-        and "number" in tokens
-        and parent is not None
-        and parent.tag in ("h2", "h3")
-    )
-
-
-def _drop(element: Element) -> None:
-    """Remove an element and what is inside it, keeping the text that follows it."""
-    parent = element.getparent()
-    if parent is None:
-        return
-    if element.tail:
-        previous = element.getprevious()
-        if previous is not None:
-            previous.tail = (previous.tail or "") + element.tail
-        else:
-            parent.text = (parent.text or "") + element.tail
-    parent.remove(element)
-
-
-# --- selections: CSS selectors as lxml iteration, in document order ------------------------------
-
-
-def _with_class_suffix(elements: Iterable[Element], suffix: str) -> list[Element]:
-    return [e for e in elements if any(name.endswith(suffix) for name in class_tokens(e))]
-
-
-def _first_under(
-    candidates: Iterable[Element], is_scope: Callable[[Element], bool]
-) -> Element | None:
-    """The first candidate with an ancestor `is_scope` accepts (CSS `scope candidate`)."""
-    for candidate in candidates:
-        if any(is_scope(ancestor) for ancestor in candidate.iterancestors()):
-            return candidate
-    return None
-
-
-def _all_under(candidates: Iterable[Element], is_scope: Callable[[Element], bool]) -> list[Element]:
-    return [c for c in candidates if any(is_scope(a) for a in c.iterancestors())]
+def _regions(source: bytes | HtmlSource, url: str) -> Regions:
+    """The page's regions, once it is known not to be a GOV.UK error page."""
+    content = (source if isinstance(source, HtmlSource) else HtmlSource(source)).take_content()
+    if content.error is not None or content.regions is None:
+        raise LayoutChangedError(url, content.error or "no content")
+    return content.regions
 
 
 def _error_page_reason(root: Element) -> str | None:
@@ -418,40 +279,43 @@ def _error_page_reason(root: Element) -> str | None:
     return None
 
 
-def _title_and_type(root: Element, url: str) -> tuple[str, str]:
-    """Return the h1 title (`main h1`, else `h1`) and the context above it ("Guidance")."""
-    every_h1 = list(root.iter("h1"))
-    in_main = _all_under(every_h1, lambda ancestor: ancestor.tag == "main")
-    h1 = next((tag for tag in [*in_main, *every_h1] if element_text(tag)), None)
-    if h1 is None:
+def _title_and_type(regions: Regions, url: str) -> tuple[str, str]:
+    """Return the title (the h1) and the document type above it ("Guidance")."""
+    if regions.title is None:
         raise LayoutChangedError(url, "no h1 title")
-    context = None
-    main = next(root.iter("main"), None)
-    for scope in (h1.getparent(), main, root):
-        if scope is not None:
-            spans = scope.iterdescendants("span") if scope is not root else root.iter("span")
-            context = next(iter(_with_class_suffix(spans, "__context")), None)
-            if context is not None:
-                break
-    return element_text(h1), element_text(context) if context is not None else ""
+    context = regions.context
+    return element_text(regions.title), _document_type(context) if context is not None else ""
 
 
-def _metadata(root: Element) -> dict[str, Element]:
-    """The From/Published/Last updated definitions (`.gem-c-metadata dt`, else `dt`), keyed by
-    lower-case term, no colon."""
-    terms = list(root.iter("dt"))
-    in_metadata = _all_under(terms, lambda ancestor: "gem-c-metadata" in class_tokens(ancestor))
+def _document_type(context: Element) -> str:
+    """The type as written; from Whitehall's "<a>Topic</a> – guidance", the part after the dash."""
+    text = element_text(context)
+    if "\u2013" in text and next(context.iterdescendants("a"), None) is not None:
+        text = text.rsplit("\u2013", 1)[1].strip()
+        text = text[:1].upper() + text[1:]
+    return text
+
+
+def _metadata(containers: Iterable[Element]) -> dict[str, Element]:
+    """The From/Published/Last updated definitions (`dt` and the `dd` after it), keyed by
+    lower-case term, no colon; the first of each term wins."""
     pairs: dict[str, Element] = {}
-    for term in in_metadata or terms:
-        key = element_text(term).rstrip(":").strip().casefold()
-        definition = next(term.itersiblings("dd"), None)
-        if key and key not in pairs and definition is not None:
-            pairs[key] = definition
+    for container in containers:
+        for term in container.iterdescendants("dt"):
+            key = element_text(term).rstrip(":").strip().casefold()
+            definition = next(term.itersiblings("dd"), None)
+            if key and key not in pairs and definition is not None:
+                pairs[key] = definition
     return pairs
 
 
+def _first_present(metadata: dict[str, Element], *terms: str) -> Element | None:
+    """The definition of the first of `terms` the metadata has."""
+    return next((metadata[term] for term in terms if term in metadata), None)
+
+
 def _metadata_date(definition: Element | None) -> str | None:
-    return display_date(element_text(definition)) if definition is not None else None
+    return element_date(definition) if definition is not None else None
 
 
 def _from_organisations(definition: Element) -> tuple[str, ...]:
@@ -465,9 +329,8 @@ def _from_organisations(definition: Element) -> tuple[str, ...]:
     return tuple(dict.fromkeys(name for name in names if name))
 
 
-def _documents(root: Element, url: str) -> tuple[DocumentLink, ...]:
-    """The Documents list: `section#documents`, its links `a[href]`."""
-    section = next((e for e in _WITH_ID(root, id="documents") if e.tag == "section"), None)
+def _documents(section: Element | None, url: str) -> tuple[DocumentLink, ...]:
+    """The Documents list: its links `a[href]` in headings."""
     if section is None:
         raise LayoutChangedError(url, "no Documents list")
     links = [
@@ -541,33 +404,54 @@ def _document_attributes(container: Element) -> tuple[str, ...]:
     return tuple(values)
 
 
-def _updates(content: _Content) -> tuple[UpdateEntry, ...]:
-    """The change history: `li` with a class ending `__change-item`."""
+def _updates(history: Iterable[Element]) -> tuple[UpdateEntry, ...]:
+    """The change history, newest first: each region is a change item (`li`), a `dl` of date
+    (`dt`) and note (`dd`) pairs, or a list holding change items."""
     entries: list[UpdateEntry] = []
-    for item in content.with_class_suffix("__change-item"):
-        if item.tag != "li":
-            continue
-        time = next(item.iterdescendants("time"), None)
-        when = None
-        if time is not None:
-            when = iso_date_prefix(attribute(time, "datetime")) or display_date(element_text(time))
-        note = next(iter(_with_class_suffix(item.iterdescendants("p"), "__change-note")), None)
-        entries.append(UpdateEntry(when or "", element_text(note) if note is not None else ""))
+    for region in history:
+        if region.tag == "li":
+            entries.append(_change_item(region))
+        elif region.tag == "dl":
+            entries.extend(_change_pairs(region))
+        else:
+            entries.extend(_change_item(item) for item in region.iterdescendants("li"))
     return tuple(entries)
 
 
-def _updated(root: Element, content: _Content) -> str | None:
-    """Return the ISO date of the "Updated 1 December 2021" line under the title
-    (`header.gem-c-inverse-header p`, else `p` with a class ending `last-changed`)."""
-    headers = [e for e in content.with_class("gem-c-inverse-header") if e.tag == "header"]
-    in_headers = {p for header in headers for p in header.iterdescendants("p")}
-    lines = [p for p in root.iter("p") if p in in_headers] or [
-        p for p in content.with_class_suffix("last-changed") if p.tag == "p"
-    ]
-    for line in lines:
-        text = element_text(line)
-        if _UPDATED_LINE.search(text):
-            found = display_date(text)
+def _change_item(item: Element) -> UpdateEntry:
+    """`time[datetime]` and the note: `p[class$="__change-note"]`, else the text after the time."""
+    time = next(item.iterdescendants("time"), None)
+    when = element_date(time) if time is not None else None
+    note = next(iter(with_class_suffix(item.iterdescendants("p"), "__change-note")), None)
+    if note is not None:
+        return UpdateEntry(when or "", element_text(note))
+    text, shown = element_text(item), element_text(time) if time is not None else ""
+    return UpdateEntry(when or "", text[len(shown) :].strip() if text.startswith(shown) else text)
+
+
+def _change_pairs(dl: Element) -> list[UpdateEntry]:
+    """Whitehall's history: `dt` (the date and time) then `dd` (the note)."""
+    entries = []
+    for term in dl.iterchildren("dt"):
+        definition = next(term.itersiblings(etree.Element), None)
+        if definition is not None and definition.tag == "dd":
+            entries.append(UpdateEntry(element_date(term) or "", element_text(definition)))
+    return entries
+
+
+def _first_published(published: str | None) -> tuple[UpdateEntry, ...]:
+    """The history of a page never updated, which GOV.UK shows without a list: its first note."""
+    return (UpdateEntry(published, _FIRST_PUBLISHED_NOTE),) if published else ()
+
+
+def _updated(lines: Iterable[Element]) -> str | None:
+    """Return the ISO date of the "Updated 1 December 2021" (or "Published ...") line under an
+    HTML document's title: the first line of the regions that says so and has a date."""
+    for region in lines:
+        for block in flatten_blocks(region):
+            if block.kind in HEADING_TAGS or not _UPDATED_LINE.search(block.text):
+                continue
+            found = element_date(region) if region.tag == "p" else display_date(block.text)
             if found is not None:
                 return found
     return None
@@ -691,17 +575,24 @@ def content_fingerprint(source: bytes | HtmlSource) -> str | None:
 
     Two bodies with the same fingerprint parse to the same page (or both fail the same way), so a
     body whose fingerprint equals that of the body behind the stored version need not be parsed
-    further. It is the SHA-256 of the serialised content tree (see `_Content`) and of the error
-    page verdict.
+    further. It is the SHA-256 of the error page verdict, the era and each region the parser
+    reads, serialised (see `_Content`): page chrome (header, footer, banners, feedback form,
+    breadcrumbs, scripts, tokens, visible render stamps) is not part of it.
     """
     return (source if isinstance(source, HtmlSource) else HtmlSource(source)).fingerprint
 
 
-def _fingerprint(root: Element, error: str | None) -> str | None:
-    try:
-        serialised = etree.tostring(root, encoding="utf-8")
-    except (etree.LxmlError, ValueError, RecursionError, MemoryError):
-        return None
-    digest = hashlib.sha256(f"error {error!r}\n".encode())
-    digest.update(serialised)
-    return digest.hexdigest()
+def _fingerprint(error: str | None, regions: Regions | None) -> str | None:
+    parts = [_FINGERPRINT_SCHEME, f"error {error!r}\n".encode()]
+    if regions is not None:
+        parts.append(f"era {regions.era}\n".encode())
+        try:
+            for name, elements in regions.slots():
+                parts.append(f"{name} {len(elements)}\n".encode())
+                parts.extend(
+                    etree.tostring(element, encoding="utf-8", with_tail=False) + b"\n"
+                    for element in elements
+                )
+        except (etree.LxmlError, ValueError, RecursionError, MemoryError):
+            return None
+    return hashlib.sha256(b"".join(parts)).hexdigest()

@@ -91,6 +91,23 @@ def display_date(text: str) -> str | None:
     return None
 
 
+def element_date(element: Element) -> str | None:
+    """Return the ISO date an element shows: from the first `abbr[title]`, `time[datetime]` or
+    `time[title]` in it (or it) whose value starts with one (the date part, in its own offset),
+    else from its text ("1 December 2021", " 1 December 2016 10:15am"), else None.
+
+    Whitehall marked dates `<abbr title=ISO>` until July 2015, `<time title=ISO>` until August
+    2015, then `<time datetime=ISO>`, with the day space-padded ("%e").
+    """
+    for marked in element.iter("abbr", "time"):
+        values = [attribute(marked, "datetime")] if marked.tag == "time" else []
+        for value in [*values, attribute(marked, "title")]:
+            found = iso_date_prefix(value)
+            if found is not None:
+                return found
+    return display_date(element_text(element))
+
+
 def iso_date_prefix(value: str) -> str | None:
     """Return the date part of an ISO 8601 timestamp as written (its own offset), or None."""
     match = _ISO_DATE_PREFIX.match(value)

@@ -4,14 +4,18 @@ era- and noise-proof."""
 from __future__ import annotations
 
 import copy
+import itertools
+import re
 from datetime import UTC, datetime
 
 import pytest
 
+from scraper.eras import Era as MarkupEra
 from scraper.errors import LayoutChangedError
 from scraper.page import HtmlDocument, Page, Publication
-from scraper.parse import parse_html_document, parse_publication
+from scraper.parse import HtmlSource, parse_html_document, parse_publication
 from tests.govuk_site import (
+    ERAS,
     FIXTURES,
     PUBLICATION_PATH,
     Era,
@@ -24,7 +28,12 @@ from tests.govuk_site import (
 )
 
 BASE = "http://127.0.0.1:8000"
-ERAS: list[Era] = ["2021", "current"]
+MARKUP: dict[Era, MarkupEra] = {
+    "2015": MarkupEra.WHITEHALL,
+    "2017": MarkupEra.STATIC_COMPONENTS,
+    "2021": MarkupEra.GEM_COMPONENTS,
+    "current": MarkupEra.FRONTEND,
+}
 EXPERIMENTAL = "experimental-medicine-and-clinical-trials"
 TRADE = (
     "uk-life-sciences-trade-organisations-membership-associations-clusters-and-research-and-"
@@ -94,10 +103,18 @@ def test_publication_round_trips_to_the_same_parse(era: Era, fixture: str) -> No
     assert parse_publication(rendered, url) == expected
 
 
-def test_switching_era_gives_identical_parsed_results_for_the_whole_site() -> None:
-    old, new = default_site("2021"), default_site("2021")
-    new.era = "current"
-    old_pages, new_pages = render_site(old, BASE), render_site(new, BASE)
+@pytest.mark.parametrize("era", ERAS)
+def test_every_era_renders_in_its_own_markup(era: Era) -> None:
+    pages = render_site(default_site(), BASE, era=era)
+    assert {HtmlSource(body).era for body in pages.values()} == {MARKUP[era]}
+
+
+@pytest.mark.parametrize(("old", "new"), list(itertools.pairwise(ERAS)))
+def test_switching_era_gives_identical_parsed_results_for_the_whole_site(
+    old: Era, new: Era
+) -> None:
+    spec = default_site(old)
+    old_pages, new_pages = render_site(spec, BASE), render_site(spec, BASE, era=new)
     assert old_pages.keys() == new_pages.keys()
     assert all(old_pages[path] != new_pages[path] for path in old_pages)
     assert parse_site(old_pages) == parse_site(new_pages)
@@ -118,6 +135,17 @@ def test_noise_changes_bytes_but_not_parsed_results(era: Era) -> None:
     assert add_noise(quiet[PUBLICATION_PATH], 7) == add_noise(quiet[PUBLICATION_PATH], 7)
 
 
+@pytest.mark.parametrize("era", ERAS)
+def test_noise_includes_visible_text_in_the_chrome(era: Era) -> None:
+    pages = render_site(default_site(era), BASE, noise_seed=1)
+    for body in pages.values():
+        text = body.decode()
+        stamp = re.search(r'<p class="render-stamp">Page rendered at ([^<]+)</p>\s*</footer>', text)
+        banner = re.search(r'<body[^>]*>\s*<div class="global-bar"[^>]*><p[^>]*>([^<]+)</p>', text)
+        assert stamp is not None
+        assert banner is not None
+
+
 def test_specs_deep_copy_independently() -> None:
     spec = default_site()
     changed = copy.deepcopy(spec)
@@ -126,8 +154,9 @@ def test_specs_deep_copy_independently() -> None:
     assert parsed(spec) == parsed(default_site())
 
 
-def test_spec_edits_show_up_in_the_parsed_site() -> None:
-    spec = default_site("current")
+@pytest.mark.parametrize("era", ERAS)
+def test_spec_edits_show_up_in_the_parsed_site(era: Era) -> None:
+    spec = default_site(era)
     doc = spec.doc(EXPERIMENTAL)
     doc.remove_org("The Farr Institute of Health Informatics Research")
     doc.move_org("Health Research Authority (HRA)", doc.stages[0].heading)
@@ -161,8 +190,9 @@ def test_spec_edits_show_up_in_the_parsed_site() -> None:
     )
 
 
-def test_publication_without_documents_is_a_layout_change() -> None:
-    spec = default_site()
+@pytest.mark.parametrize("era", ERAS)
+def test_publication_without_documents_is_a_layout_change(era: Era) -> None:
+    spec = default_site(era)
     spec.docs = []
     with pytest.raises(LayoutChangedError, match="no document links"):
         parsed(spec)

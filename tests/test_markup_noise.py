@@ -30,9 +30,16 @@ TRADE_URL = (
     "and-research-and-innovation-networks"
 )
 FIXTURES: dict[str, str] = {
+    **{
+        f"html_experimental-medicine-and-clinical-trials_{era}.html": EXPERIMENTAL_URL
+        for era in ("whitehall_2015-06", "whitehall_2017-01", "static-components_2017-01")
+    },
     "html_experimental-medicine-and-clinical-trials_2021-12.html": EXPERIMENTAL_URL,
     "html_experimental-medicine-and-clinical-trials_current.html": EXPERIMENTAL_URL,
     "html_uk-life-sciences-trade-organisations_2021-12.html": TRADE_URL,
+    "publication_whitehall_2015-06.html": PUBLICATION_URL,
+    "publication_whitehall_2017-02.html": PUBLICATION_URL,
+    "publication_static-components_2017-03.html": PUBLICATION_URL,
     "publication_2021-12.html": PUBLICATION_URL,
     "publication_current.html": PUBLICATION_URL,
 }

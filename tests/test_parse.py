@@ -24,17 +24,27 @@ TRADE_URL = (
     "and-research-and-innovation-networks"
 )
 Parser = Callable[[bytes, str], Page]
+# Every fixture of every markup era (tests/fixtures/README.md), oldest era first.
+PUBLICATIONS = (
+    "publication_whitehall_2015-06",
+    "publication_whitehall_2017-02",
+    "publication_static-components_2017-03",
+    "publication_2021-12",
+    "publication_current",
+)
+EXPERIMENTAL_MEDICINE = tuple(
+    f"html_experimental-medicine-and-clinical-trials_{era}"
+    for era in (
+        "whitehall_2015-06",
+        "whitehall_2017-01",
+        "static-components_2017-01",
+        "2021-12",
+        "current",
+    )
+)
 CASES: dict[str, tuple[Parser, str]] = {
-    "publication_2021-12": (parse_publication, PUBLICATION_URL),
-    "publication_current": (parse_publication, PUBLICATION_URL),
-    "html_experimental-medicine-and-clinical-trials_2021-12": (
-        parse_html_document,
-        EXPERIMENTAL_URL,
-    ),
-    "html_experimental-medicine-and-clinical-trials_current": (
-        parse_html_document,
-        EXPERIMENTAL_URL,
-    ),
+    **dict.fromkeys(PUBLICATIONS, (parse_publication, PUBLICATION_URL)),
+    **dict.fromkeys(EXPERIMENTAL_MEDICINE, (parse_html_document, EXPERIMENTAL_URL)),
     "html_uk-life-sciences-trade-organisations_2021-12": (parse_html_document, TRADE_URL),
 }
 

@@ -20,11 +20,11 @@ import scraper.tree
 from scraper.errors import LayoutChangedError
 from scraper.page import page_to_json
 from scraper.parse import parse_html_document, parse_publication
-from tests.govuk_site import PUBLICATION_PATH, add_noise, default_site, render_site
+from tests.govuk_site import ERAS, PUBLICATION_PATH, add_noise, default_site, render_site
 
 BASE = "https://www.gov.uk"
 FIXTURES = Path(__file__).parent / "fixtures"
-SITES = {era: render_site(default_site(era), BASE) for era in ("2021", "current")}
+SITES = {era: render_site(default_site(era), BASE) for era in ERAS}
 PAGES = [(path, body) for pages in SITES.values() for path, body in pages.items()] + [
     (PUBLICATION_PATH if file.name.startswith("publication") else "/doc", file.read_bytes())
     for file in sorted(FIXTURES.glob("*.html"))
@@ -174,3 +174,22 @@ def test_an_error_heading_after_the_html_end_tag_is_still_seen() -> None:
     ]
     with pytest.raises(LayoutChangedError, match="error page"):
         parse_html_document(page + b"<h1>Page not found</h1>", BASE + "/doc")
+
+
+def test_the_transport_encoding_reaches_the_decoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`HtmlSource(body, transport_encoding=...)` passes the HTTP charset to `decode_html` (once
+    the fetch layer's decoder takes it; until then it is accepted and not used)."""
+    from scraper.parse import HtmlSource
+
+    seen: list[str | None] = []
+
+    def decoder(body: bytes, transport_encoding: str | None = None) -> str:
+        seen.append(transport_encoding)
+        return body.decode(transport_encoding or "utf-8")
+
+    monkeypatch.setattr(scraper.tree, "_DECODE", decoder)
+    monkeypatch.setattr(scraper.tree, "_DECODER_TAKES_TRANSPORT", True)
+    body = "<main><h1>King\u2019s</h1><div class='govspeak'><h3>A</h3><p>a</p></div></main>"
+    page = parse_html_document(HtmlSource(body.encode("cp1252"), "cp1252"), BASE + "/doc")
+    assert page.title == "King\u2019s"
+    assert seen == ["cp1252"]
