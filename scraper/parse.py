@@ -76,6 +76,8 @@ _NOT_CONTENT_NODES: Final = (
 # ids in data attributes, tracking parameters) does not change it.
 _READ_ATTRIBUTES: Final = ("class", "id", "href", "aria-hidden", "datetime", "title")
 _READ_ATTRIBUTE_SET: Final = frozenset(_READ_ATTRIBUTES)
+# Attribute names `etree.strip_attributes` accepts (an XML name without a namespace).
+_ATTRIBUTE_NAME: Final = re.compile(r"[A-Za-z_][\w.\-]*")
 _STAGE_SUFFIXES: Final = (
     " development stage: UK support organisations",
     ": UK support organisations",
@@ -248,14 +250,24 @@ class _Content:
         # The content the index covers is cleaned in one pass each (in C), cheaper than one per
         # region. with_tail=False keeps the text after each removed node.
         etree.strip_elements(page.scope, *_NOT_CONTENT_NODES, with_tail=False)
-        unread = page.attribute_names - _READ_ATTRIBUTE_SET
-        if unread:
-            etree.strip_attributes(page.scope, *unread)
+        _strip_unread_attributes(page.scope, page.attribute_names - _READ_ATTRIBUTE_SET)
         return cls(None, regions)
 
     def fingerprint(self) -> str | None:
         """A digest of the content: equal for two pages means they parse the same."""
         return _fingerprint(self.error, self.regions)
+
+
+def _strip_unread_attributes(scope: Element, unread: frozenset[str]) -> None:
+    """Remove the attributes the parser does not read from `scope`, in one C call.
+
+    Broken markup can give attribute names lxml will not take as names (`{"a":1}"`, read as a
+    namespace): those stay, so they count in the fingerprint (a page carrying one is parsed,
+    never wrongly skipped) and are never read.
+    """
+    valid = [name for name in unread if _ATTRIBUTE_NAME.fullmatch(name)]
+    if valid:
+        etree.strip_attributes(scope, *valid)
 
 
 def _regions(source: bytes | HtmlSource, url: str) -> Regions:

@@ -67,6 +67,8 @@ __all__ = [
     "StageSpec",
     "add_noise",
     "default_site",
+    "render_document",
+    "render_publication",
     "render_site",
 ]
 
@@ -86,12 +88,23 @@ def render_site(
 ) -> dict[str, bytes]:
     """Return every page as {URL path: HTML bytes}, in `era` (default `spec.era`); a `noise_seed`
     adds per-page chrome noise."""
-    render_publication, render_document = _RENDERERS[era or spec.era]
-    pages = {PUBLICATION_PATH: render_publication(spec, base_url)}
-    pages.update({doc.path: render_document(spec, doc, base_url) for doc in spec.docs})
+    pages = {PUBLICATION_PATH: render_publication(spec, base_url, era=era)}
+    pages.update({doc.path: render_document(spec, doc, base_url, era=era) for doc in spec.docs})
     if noise_seed is None:
         return pages
     return {path: add_noise(body, noise_seed + i) for i, (path, body) in enumerate(pages.items())}
+
+
+def render_publication(spec: SiteSpec, base_url: str, *, era: Era | None = None) -> bytes:
+    """Return the publication page of `spec` in `era` (default `spec.era`)."""
+    return _RENDERERS[era or spec.era][0](spec, base_url)
+
+
+def render_document(
+    spec: SiteSpec, doc: DocSpec, base_url: str, *, era: Era | None = None
+) -> bytes:
+    """Return one HTML document of `spec` in `era` (default `spec.era`)."""
+    return _RENDERERS[era or spec.era][1](spec, doc, base_url)
 
 
 _BANNERS = (

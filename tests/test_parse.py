@@ -545,3 +545,16 @@ def _page_or_error(parser: Parser, body: bytes) -> Page | LayoutChangedError:
         return parser(body, PUBLICATION_URL)
     except LayoutChangedError as error:
         return error
+
+
+def test_attribute_names_lxml_reads_as_namespaces_do_not_break_the_parse() -> None:
+    # Found by the property test above: broken markup whose attribute names start with "{".
+    body = fixture_bytes("html_experimental-medicine-and-clinical-trials_current")
+    broken = body.replace(
+        b'<div class="govspeak">',
+        b'<div class="govspeak" data-x="{&quot;a&quot;:1}" {"b":2}="3" z{y="4">',
+        1,
+    )
+    assert broken != body
+    url = "https://www.gov.uk/government/publications/uk-life-sciences-support/x"
+    assert parse_html_document(broken, url) == parse_html_document(body, url)
