@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The newest revision in migrations/versions (tests/test_storage.py checks it against Alembic):
 # a database at it needs no upgrade, found with plain SQL, without importing Alembic (~11 MiB).
-HEAD_REVISION: Final = "0001"
+HEAD_REVISION: Final = "0002"
 
 
 def sqlite_path(url: str) -> Path | None:

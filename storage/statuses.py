@@ -43,3 +43,10 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+
+
+# Observation outcomes that leave the page's last version in place: nothing new was stored.
+PROBLEM_OUTCOMES: frozenset[Outcome] = frozenset({Outcome.ERROR, Outcome.ANOMALY, Outcome.GONE})
+# Outcomes whose response's content is what the page's latest version holds (its validators
+# serve conditional requests).
+STORED_OUTCOMES: frozenset[Outcome] = frozenset({Outcome.NEW, Outcome.CHANGED, Outcome.UNCHANGED})

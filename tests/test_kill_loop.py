@@ -15,9 +15,10 @@ to reach the server plus a random delay, and SIGKILLs it. Then:
 The site flips between two versions each round (an organisation added, one removed, one
 re-described and a change note), so every killed run is writing new versions.
 
-Default: 20 kills on SQLite and 5 on PostgreSQL; `pytest --long` makes it 200 on SQLite and 20
-on PostgreSQL. Figures: `pytest tests/test_kill_loop.py -s` prints one line per loop and writes
-`kill-loop-<backend>.json` into pytest's base temporary directory.
+Default: 20 kills on SQLite and 5 on PostgreSQL; `pytest --long` adds the loops marked `slow`:
+200 on SQLite and 20 on PostgreSQL. Each loop prints its seed first; `pytest --seed N` replays
+the same kill points. Figures: `pytest tests/test_kill_loop.py -s` prints one line per loop and
+writes `kill-loop-<backend>.json` into pytest's base temporary directory.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
+from storage.compression import decompress_content
 from storage.db import sqlite_path
 from storage.tables import OrganisationRow, PageVersion, Run, UpdateEntryRow
 from tests.e2e import Tracker
@@ -163,11 +165,11 @@ def incomplete_versions(database_url: str) -> list[str]:
                     )
                 ).all()
             )
-            versions = connection.execute(select(PageVersion.id, PageVersion.content_json)).all()
+            versions = connection.execute(select(PageVersion.id, PageVersion.content)).all()
     finally:
         engine.dispose()
-    for version_id, content_json in versions:
-        content = json.loads(content_json)
+    for version_id, stored in versions:
+        content = json.loads(decompress_content(stored))
         expected = (
             len(content.get("organisations", ())),
             len(content.get("updates", ())),
@@ -265,15 +267,22 @@ def reference_states(server: SiteServer, directory: Path) -> dict[str, Any]:
 
 
 def kill_loop(
-    server: SiteServer, database_url: str, work: Path, rounds: int, figures: LoopFigures
+    server: SiteServer,
+    database_url: str,
+    work: Path,
+    rounds: int,
+    figures: LoopFigures,
+    seed: int | None,
 ) -> None:
     sites = site_versions()
+    if seed is None:
+        seed = random.randrange(2**32)
+    figures.seed = seed
+    print(f"\nkill loop ({figures.backend}, {rounds} rounds): seed {seed} (replay: --seed {seed})")
+    rng = random.Random(seed)
     reference = reference_states(server, work / "reference")
     server.delay_s = PAGE_DELAY_S
     tracker = make_tracker(server, database_url, work / "killed")
-    seed = int(os.environ.get("LIFESCI_TRACKER_KILL_SEED") or random.randrange(2**32))
-    figures.seed = seed  # LIFESCI_TRACKER_KILL_SEED=<seed> replays the same kill points
-    rng = random.Random(seed)
     tracker.publish(sites["A"])
     run_cli(tracker)
     figures.runs += 1
@@ -355,31 +364,51 @@ def report(figures: LoopFigures, directory: Path) -> None:
     print(f"\nkill loop ({figures.backend}): {summary} ({path})")
 
 
-def test_sigkill_at_random_points_on_sqlite(
-    server: SiteServer, tmp_path: Path, figures_dir: Path, request: pytest.FixtureRequest
-) -> None:
-    rounds = LONG_KILLS if request.config.getoption("--long") else KILLS
+def sqlite_loop(tmp_path: Path, rounds: int, request: pytest.FixtureRequest) -> None:
     figures = LoopFigures("sqlite")
+    server = request.getfixturevalue("server")
     try:
-        kill_loop(server, f"sqlite:///{tmp_path}/killed.db", tmp_path, rounds, figures)
+        kill_loop(
+            server,
+            f"sqlite:///{tmp_path}/killed.db",
+            tmp_path,
+            rounds,
+            figures,
+            request.config.getoption("--seed"),
+        )
     finally:
-        report(figures, figures_dir)
-    assert figures.kills >= rounds // 2  # most rounds really killed a run
+        report(figures, request.getfixturevalue("figures_dir"))
+    assert figures.kills >= rounds // 2, figures  # most rounds really killed a run
+
+
+def postgresql_loop(tmp_path: Path, rounds: int, request: pytest.FixtureRequest) -> None:
+    figures = LoopFigures("postgresql")
+    server = request.getfixturevalue("server")
+    url = request.getfixturevalue("pg_schema_url")
+    try:
+        kill_loop(server, url, tmp_path, rounds, figures, request.config.getoption("--seed"))
+    finally:
+        report(figures, request.getfixturevalue("figures_dir"))
+
+
+def test_sigkill_at_random_points_on_sqlite(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    sqlite_loop(tmp_path, KILLS, request)
 
 
 def test_sigkill_at_random_points_on_postgresql(
-    server: SiteServer,
-    pg_schema_url: str,
-    tmp_path: Path,
-    figures_dir: Path,
-    request: pytest.FixtureRequest,
+    tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    rounds = PG_LONG_KILLS if request.config.getoption("--long") else PG_KILLS
-    figures = LoopFigures("postgresql")
-    try:
-        kill_loop(server, pg_schema_url, tmp_path, rounds, figures)
-    finally:
-        report(figures, figures_dir)
+    postgresql_loop(tmp_path, PG_KILLS, request)
+
+
+@pytest.mark.slow
+def test_many_sigkills_on_sqlite(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    sqlite_loop(tmp_path, LONG_KILLS, request)
+
+
+@pytest.mark.slow
+def test_many_sigkills_on_postgresql(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    postgresql_loop(tmp_path, PG_LONG_KILLS, request)
 
 
 # --- a kill while the first run creates the schema --------------------------------------------

@@ -523,9 +523,9 @@ def test_a_database_error_never_shows_the_password(tmp_path: Path) -> None:
 
 
 def test_logs_at_debug_level_never_show_the_database_password(
-    postgres_url: str, tmp_path: Path
+    pg_schema_url: str, tmp_path: Path
 ) -> None:
-    url = _with_password(postgres_url, DB_PASSWORD)  # trust auth: the password is not checked
+    url = _with_password(pg_schema_url, DB_PASSWORD)  # trust auth: the password is not checked
     with serve() as server:
         tracker = make_tracker(server, tmp_path, database_url=url)
         tracker.publish(default_site("current"))

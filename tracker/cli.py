@@ -158,6 +158,7 @@ from tracker.commands import (  # noqa: E402, F401
     db_commands,
     outbox_commands,
     query_commands,
+    reparse_command,
     run_command,
     schedule_command,
 )

@@ -1,14 +1,23 @@
-"""Resolve refs to stored states and diff them: the read-only side the query commands share."""
+"""Resolve refs to stored states and diff them: the read-only side the query commands share.
+
+Re-baselines: every version records the parser version that produced its content, and `db
+reparse` (or the next run) brings every version with a raw body up to the current parser. A
+version whose raw body was pruned, or that the current parser rejects, keeps an older parser's
+content. A page whose versions on the two sides of a diff come from different parsers is
+compared as unchanged (its newer version is the new baseline): the difference may be the
+parser's, not GOV.UK's, and a change tracker must not report what it cannot vouch for.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
 from changes import diff, filter_documents
-from changes.changeset import ChangeSet, State
+from changes.changeset import ChangeSet, State, summary_to_dict
 from scraper.page import HtmlDocument, Page, Publication
 from storage import queries
 from storage.errors import RefError
@@ -21,13 +30,38 @@ class ResolvedState:
 
     run: Run
     state: State
+    parser_versions: Mapping[str, int] = field(default_factory=dict)  # by page URL
 
 
 def load_state(session: Session, ref: str) -> ResolvedState:
     """Return the state a ref names (raises storage.errors.RefError for a bad ref)."""
-    run = queries.resolve_ref(session, ref)
-    stored = queries.state_at(session, run)
-    return ResolvedState(run, State(run=stored.run_id, at=stored.started_at, pages=stored.pages))
+    return _resolved(session, queries.resolve_ref(session, ref), {})
+
+
+def _resolved(session: Session, run: Run, decoded: dict[int, Page]) -> ResolvedState:
+    stored = queries.state_at(session, run, decoded=decoded)
+    return ResolvedState(
+        run,
+        State(run=stored.run_id, at=stored.started_at, pages=stored.pages),
+        stored.parser_versions,
+    )
+
+
+def rebaselined(old: ResolvedState, new: ResolvedState) -> State:
+    """`old.state`, with each page parsed by another parser than on the new side replaced by
+    its new content (compared as unchanged: see the module docstring)."""
+    differing = {
+        url
+        for url, version in new.parser_versions.items()
+        if url in old.state.pages and old.parser_versions.get(url, version) != version
+    }
+    if not differing:
+        return old.state
+    pages = {
+        url: new.state.pages[url] if url in differing else page
+        for url, page in old.state.pages.items()
+    }
+    return State(run=old.state.run, at=old.state.at, pages=pages)
 
 
 def diff_refs(
@@ -39,14 +73,18 @@ def diff_refs(
     with_text_diff: bool = False,
 ) -> ChangeSet:
     """Return what changed between two refs, optionally for matching documents only."""
-    new = load_state(session, to_ref)
+    decoded: dict[int, Page] = {}
+    new = _resolved(session, queries.resolve_ref(session, to_ref), decoded)
+    old: State | None
     try:
-        old: State | None = load_state(session, from_ref).state
+        found = _resolved(session, queries.resolve_ref(session, from_ref), decoded)
     except RefError:
         if from_ref.startswith("latest~") and len(queries.finished_runs(session, limit=2)) < 2:
             old = None  # only one run stored: the default range is a baseline
         else:
             raise
+    else:
+        old = rebaselined(found, new)
     changeset = diff(old, new.state, with_text_diff=with_text_diff)
     return filter_documents(changeset, document) if document else changeset
 
@@ -54,13 +92,10 @@ def diff_refs(
 def changes_for_run(session: Session, run: Run) -> tuple[ChangeSet, State]:
     """Return what `run` found (its state against the previous finished run's) and its state."""
     previous = queries.previous_finished_run(session, run.id)
-    old = None
-    if previous is not None:
-        stored = queries.state_at(session, previous)
-        old = State(run=stored.run_id, at=stored.started_at, pages=stored.pages)
-    stored_new = queries.state_at(session, run)
-    new = State(run=stored_new.run_id, at=stored_new.started_at, pages=stored_new.pages)
-    return diff(old, new), new
+    decoded: dict[int, Page] = {}
+    new = _resolved(session, run, decoded)
+    old = None if previous is None else rebaselined(_resolved(session, previous, decoded), new)
+    return diff(old, new.state), new.state
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +138,12 @@ def run_changes(session: Session, run: Run) -> RunChanges:
         changeset = diff(None, State(run=run.id, at=run.started_at))
         return RunChanges(changeset, organisations, updates, len(new_live))
     # Publications always stay: the diff reads every Documents list (owners, reading order).
+    # A document re-baselined by a parser change (see `rebaselined`) compares as unchanged.
     both = {
         url
         for url in new_live & old_live
-        if not (new[url].is_publication or old[url].is_publication or _differs(old[url], new[url]))
+        if not (new[url].is_publication or old[url].is_publication)
+        and (not _differs(old[url], new[url]) or _other_parser(old[url], new[url]))
     }
     needed = {
         state[url].version_id
@@ -115,15 +152,30 @@ def run_changes(session: Session, run: Run) -> RunChanges:
         if state[url].version_id not in decoded
     }
     decoded.update(queries.version_pages(session, needed))
+    old_pages = _pages(old, old_live - both, decoded)
+    for url in old_pages.keys() & new.keys():
+        if _other_parser(old[url], new[url]):  # a publication re-baselined
+            old_pages[url] = decoded[new[url].version_id]
     changeset = diff(
-        State(previous.id, previous.started_at, _pages(old, old_live - both, decoded)),
+        State(previous.id, previous.started_at, old_pages),
         State(run.id, run.started_at, _pages(new, new_live - both, decoded)),
     )
     return RunChanges(changeset, organisations, updates, len(new_live))
 
 
+def record_summary(run: Run, found: RunChanges) -> None:
+    """Store what a run found on its row (`history` reads it; derived, rebuilt by `db reparse`)."""
+    run.summary_json = json.dumps(summary_to_dict(found.changeset.summary))
+    run.organisations_stored, run.updates_stored = found.organisations, found.updates
+    run.has_changes = found.changeset.has_changes
+
+
 def _differs(other: queries.StateVersion | None, version: queries.StateVersion) -> bool:
     return other is None or other.version_id != version.version_id
+
+
+def _other_parser(old: queries.StateVersion, new: queries.StateVersion) -> bool:
+    return old.parser_version != new.parser_version
 
 
 def _live(state: dict[str, queries.StateVersion], decoded: dict[int, Page]) -> set[str]:
