@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from scraper.page import HtmlDocument, Page, Publication, page_from_json, page_to_json
 from storage.compression import (
-    compress_body,
+    BodyCompressor,
     compress_content,
     decompress_body,
     decompress_content,
@@ -201,8 +201,17 @@ _PAGE_STATE: Final = _page_state_query()
 _EVERY_PAGE_STATE: Final = _page_state_query(every_page=True)
 _VERSION_CONTENT: Final = select(_VERSIONS.c.content).where(_VERSIONS.c.id == bindparam("id"))
 _BLOB_EXISTS: Final = select(_BLOBS.c.sha256).where(_BLOBS.c.sha256 == bindparam("key"))
-_BLOB_DATA: Final = select(_BLOBS.c.compression, _BLOBS.c.data).where(
+_BLOB_DATA: Final = select(_BLOBS.c.compression, _BLOBS.c.data, _BLOBS.c.base_sha256).where(
     _BLOBS.c.sha256 == bindparam("key")
+)
+# The blob of the newest version of a page of a kind that has no base itself.
+_NEWEST_BASE: Final = (
+    select(_BLOBS.c.sha256)
+    .join(_VERSIONS, _VERSIONS.c.blob_sha256 == _BLOBS.c.sha256)
+    .join(_PAGES, _PAGES.c.id == _VERSIONS.c.page_id)
+    .where(_BLOBS.c.base_sha256.is_(None), _PAGES.c.kind == bindparam("kind"))
+    .order_by(_VERSIONS.c.id.desc())
+    .limit(1)
 )
 _INSERT_BLOB: Final = insert(_BLOBS)
 _INSERT_VERSION: Final = insert(_VERSIONS).returning(_VERSIONS.c.id)
@@ -245,22 +254,81 @@ def load_page(session: Session, state: PageState) -> Page | None:
     return page_from_json(decompress_content(content))
 
 
-def store_blob(session: Session, body: bytes, *, key: str | None = None) -> str:
-    """Store a raw body once (compressed) and return its SHA-256 key (`key` if known)."""
+class BodyStore:
+    """How a run stores raw bodies: each compressed against a base, a stored body of the same
+    kind of page (see storage.compression), found once per kind and run."""
+
+    def __init__(self) -> None:
+        self.compressor = BodyCompressor()
+        self._bases: dict[str, str | None] = {}
+        self._base_bodies: dict[str, bytes] = {}
+
+    def base(self, session: Session, kind: str) -> tuple[str, bytes] | None:
+        """The base for a page of `kind` and its raw body (None: none stored yet)."""
+        if kind not in self._bases:
+            self._bases[kind] = session.execute(_NEWEST_BASE, {"kind": kind}).scalar()
+        key = self._bases[kind]
+        if key is None:
+            return None
+        if key not in self._base_bodies:
+            body = load_blob(session, key)
+            if body is None:  # pruned meanwhile: compress without it
+                self._bases[kind] = None
+                return None
+            self._base_bodies[key] = body
+        return key, self._base_bodies[key]
+
+    def stored_base(self, kind: str, key: str) -> None:
+        """`key`, stored without a base, is the base for the run's later pages of `kind`."""
+        if self._bases.get(kind) is None:
+            self._bases[kind] = key
+
+
+def store_blob(
+    session: Session,
+    body: bytes,
+    *,
+    key: str | None = None,
+    kind: str | None = None,
+    bodies: BodyStore | None = None,
+) -> str:
+    """Store a raw body once (compressed) and return its SHA-256 key (`key` if known).
+
+    With `bodies` (a run's), a body of a page of `kind` is compressed against its base.
+    """
     key = key or hashlib.sha256(body).hexdigest()
-    if session.execute(_BLOB_EXISTS, {"key": key}).first() is None:
-        compression, data = compress_body(body)
-        session.execute(
-            _INSERT_BLOB,
-            {"sha256": key, "compression": compression, "size": len(body), "data": data},
-        )
+    if session.execute(_BLOB_EXISTS, {"key": key}).first() is not None:
+        return key
+    bodies = bodies or BodyStore()
+    base = bodies.base(session, kind) if kind is not None else None
+    base_key, base_body = base if base is not None else (None, None)
+    compression, data = bodies.compressor.compress(body, base_key=base_key, base=base_body)
+    session.execute(
+        _INSERT_BLOB,
+        {
+            "sha256": key,
+            "compression": compression,
+            "size": len(body),
+            "data": data,
+            "base_sha256": base_key,
+        },
+    )
+    if base_key is None and kind is not None:
+        bodies.stored_base(kind, key)
     return key
 
 
 def load_blob(session: Session, key: str) -> bytes | None:
     """Return the raw body stored under `key`, or None when it was pruned."""
     row = session.execute(_BLOB_DATA, {"key": key}).first()
-    return None if row is None else decompress_body(*row)
+    if row is None:
+        return None
+    compression, data, base_key = row
+    base = None
+    if base_key is not None:
+        base_row = session.execute(_BLOB_DATA, {"key": base_key}).one()
+        base = decompress_body(base_row.compression, base_row.data)
+    return decompress_body(compression, data, base=base)
 
 
 def content_rows(version_id: int, page: Page) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -318,12 +386,15 @@ def add_version(
     now: datetime,
     parsed: Parsed,
     pending: PendingRows | None = None,
+    bodies: BodyStore | None = None,
 ) -> int:
     """Write a new version of a page, with its organisation / update entry rows and raw body.
 
     Return the version's id. `parsed.source_fingerprint` is kept only with a raw body.
     """
-    blob_key = store_blob(session, raw) if raw is not None else None
+    blob_key = (
+        store_blob(session, raw, kind=encoded.page.kind, bodies=bodies) if raw is not None else None
+    )
     version_id: int = session.execute(
         _INSERT_VERSION,
         {
@@ -417,13 +488,14 @@ def record_page(
     fetched: Fetched | None = None,
     known: PageState | None = None,
     pending: PendingRows | None = None,
+    bodies: BodyStore | None = None,
 ) -> Outcome:
     """Store a successfully parsed page: a new version if its content changed. Return the outcome.
 
     The outcome is NEW (first version), CHANGED (new version) or UNCHANGED (no version, no blob).
-    `known` is the page's `page_state` read earlier in the run (saves a query). When the content
-    is unchanged and `parsed` brings a fingerprint the version does not have, the version keeps
-    it, so a later body like this one is recorded without parsing.
+    `known` is the page's `page_state` read earlier in the run (saves a query); `bodies` the
+    run's `BodyStore`. When the content is unchanged and `parsed` brings a fingerprint the
+    version does not have, the version keeps it, so a later body like it is not parsed.
     """
     page_id, known = _known_page(
         session, url=url, kind=encoded.page.kind, now=now, known=known, pending=pending
@@ -447,6 +519,7 @@ def record_page(
             now=now,
             parsed=parsed,
             pending=pending,
+            bodies=bodies,
         )
     add_observation(
         session,

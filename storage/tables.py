@@ -119,6 +119,8 @@ class Blob(Base):
     compression: Mapped[str] = mapped_column(String(40))
     size: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+    # The stored body `data` is compressed against (with the dictionary); it has no base itself.
+    base_sha256: Mapped[str | None] = mapped_column(ForeignKey("blob.sha256"))
 
     def __repr__(self) -> str:
         return f"<Blob {self.sha256[:12]} {self.size}B>"

@@ -332,3 +332,23 @@ def test_a_parse_that_finds_the_same_content_keeps_the_new_fingerprint(
     code, result = tracker.run_json()
     assert (code, result["pages"]["unchanged"]) == (0, 8)
     assert parsed == [tracker.server.url(path)]  # not parsed again
+
+
+def test_raw_bodies_are_stored_small_and_read_back_exactly(
+    tracker: Tracker, site: SiteSpec, database_url: str
+) -> None:
+    tracker.publish(site)
+    assert tracker.run_json()[0] == 0
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Blob.compression, Blob.size, func.length(Blob.data), Blob.base_sha256)
+        ).all()
+    engine.dispose()
+    assert {row.compression for row in rows} == {"zstd:govuk1"}
+    # Each page kind's first body is the base the others are compressed against.
+    assert sum(row.base_sha256 is None for row in rows) == 2
+    assert sum(row[2] for row in rows) < sum(row.size for row in rows) / 8
+    for doc in site.docs:
+        raw = tracker.cli("show", tracker.server.url(doc.path), "--raw")
+        assert raw.stdout_bytes == tracker.server.pages[doc.path]

@@ -149,6 +149,7 @@ class RunPipeline:
         self._tracked: set[str] = set()
         # The open batch: its rows not yet written, its page count and when it began.
         self._pending = snapshots.PendingRows()
+        self._bodies = snapshots.BodyStore()
         self._batch_pages = 0
         self._batch_started = 0.0
 
@@ -334,6 +335,7 @@ class RunPipeline:
                 fetched=meta,
                 known=known if known is not None else self._page_state(session, url),
                 pending=self._pending,
+                bodies=self._bodies,
             )
         logger.info("%s: %s", url, outcome)
         self._record(PageOutcome(url, encoded.page.kind, outcome))

@@ -9,7 +9,7 @@ before: they are re-parsed from their raw bodies by the next run or `db reparse`
 charset its body was decoded with, and the parser version that could not re-parse it. The
 parsed content is kept as zstd-compressed canonical JSON (`content`, was `content_json`), and
 the `text` column, a copy of the text inside the content, goes. Blob compression values grow to
-name a dictionary (`zstd:govuk1`).
+name a dictionary (`zstd:govuk1`), and a blob may be compressed against a base blob.
 """
 
 import json
@@ -52,11 +52,20 @@ def upgrade() -> None:
             type_=sa.String(length=40),
             existing_nullable=False,
         )
+        batch_op.add_column(sa.Column("base_sha256", sa.String(length=64), nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f("fk_blob_base_sha256_blob"), "blob", ["base_sha256"], ["sha256"]
+        )
 
 
 def downgrade() -> None:
-    """Revert this revision (the text column is rebuilt from the content)."""
+    """Revert this revision (the text column is rebuilt from the content).
+
+    Blobs written since (zstd) need this version's code to be read.
+    """
     with op.batch_alter_table("blob", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_blob_base_sha256_blob"), type_="foreignkey")
+        batch_op.drop_column("base_sha256")
         batch_op.alter_column(
             "compression",
             existing_type=sa.String(length=40),
