@@ -25,8 +25,8 @@ DICTIONARIES: Final = Path(__file__).parent / "dictionaries"
 # The dictionary new bodies are compressed with. Released dictionaries never change (old blobs
 # need them): a new one gets a new name.
 BODY_DICTIONARY: Final = "govuk1"
-# Level 3: a 50 KB page in 0.1 ms with a prepared dictionary (zlib level 1: 0.3 ms).
-BODY_LEVEL: Final = 3
+# Level 5 with a prepared dictionary: a 50 KB page in 0.3 ms, 15% smaller than level 3 (0.1 ms).
+BODY_LEVEL: Final = 5
 CONTENT_LEVEL: Final = 3
 _ZSTD_PREFIX: Final = "zstd:"
 

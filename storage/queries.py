@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any, Final
@@ -11,8 +11,8 @@ from typing import Any, Final
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from scraper.page import Page, Publication, page_from_json
-from storage.compression import decompress_content
+from scraper.page import Page, Publication
+from storage.content import decode_version, decode_versions
 from storage.errors import RefError
 from storage.statuses import PROBLEM_OUTCOMES, RunStatus
 from storage.tables import Observation, OrganisationRow, PageVersion, Run
@@ -134,23 +134,17 @@ class StateRow:
     content: bytes
 
 
-def state_rows(session: Session, run: Run) -> Iterator[StateRow]:
-    """Stream each page's newest version at or before `run`, content still compressed.
+def state_rows(session: Session, run: Run) -> list[StateRow]:
+    """Each page's newest version at or before `run`, content still compressed.
 
-    Every stored page, live or not (see `live_pages`); decoded by the caller, one at a time.
+    Every stored page, live or not (see `live_pages`).
     """
     rows = session.execute(
         select(PageRow.url, PageVersion.id, PageVersion.parser_version, PageVersion.content)
         .join(PageRow, PageRow.id == PageVersion.page_id)
-        .where(PageVersion.id.in_(_newest_versions(run.id))),
-        execution_options={"yield_per": 100},
+        .where(PageVersion.id.in_(_newest_versions(run.id)))
     )
-    return (StateRow(*row) for row in rows)
-
-
-def decode_content(content: bytes) -> Page:
-    """Return the page a version's stored `content` holds."""
-    return page_from_json(decompress_content(content))
+    return [StateRow(*row) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +183,7 @@ def version_pages(session: Session, version_ids: Iterable[int]) -> dict[int, Pag
                 PageVersion.id.in_(wanted[start : start + 500])
             )
         )
-        pages.update((version_id, decode_content(content)) for version_id, content in rows)
+        pages.update(decode_versions(session, rows.tuples()))
     return pages
 
 
@@ -209,18 +203,18 @@ def organisation_counts(session: Session, run: Run) -> dict[int, int]:
 def state_at(session: Session, run: Run, *, decoded: dict[int, Page] | None = None) -> StoredState:
     """Return the state as of `run`: each live page's newest version at or before it.
 
-    Rows are decoded one at a time as they stream in. `decoded` (the caller's, for the calls it
-    makes: two states of one diff share most versions) keeps versions decoded by an earlier call.
+    `decoded` (the caller's, for the calls it makes: two states of one diff share most versions)
+    keeps the versions decoded by an earlier call.
     """
     decoded = {} if decoded is None else decoded
-    pages = {}
-    parser_versions = {}
-    for row in state_rows(session, run):
-        page = decoded.get(row.version_id)
-        if page is None:
-            page = decoded[row.version_id] = decode_content(row.content)
-        pages[row.url] = page
-        parser_versions[row.url] = row.parser_version
+    rows = state_rows(session, run)
+    decoded.update(
+        decode_versions(
+            session, ((r.version_id, r.content) for r in rows if r.version_id not in decoded)
+        )
+    )
+    pages = {row.url: decoded[row.version_id] for row in rows}
+    parser_versions = {row.url: row.parser_version for row in rows}
     live = live_pages(pages)
     versions = {url: parser_versions[url] for url in live}
     return StoredState(run.id, run.started_at, live, versions)
@@ -248,7 +242,7 @@ def version_raw_body(session: Session, url: str, run: Run) -> tuple[Page, str | 
     ).scalar_one_or_none()
     if row is None:
         return None
-    return decode_content(row.content), row.blob_sha256
+    return decode_version(session, row.id, row.content), row.blob_sha256
 
 
 def problem_streak(session: Session, url: str, *, limit: int) -> int:

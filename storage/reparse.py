@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.compression import compress_content
+from storage.content import stored_content
 from storage.queries import FINISHED
 from storage.snapshots import EncodedPage, Parsed, write_content_rows
 from storage.tables import OrganisationRow, PageVersion, Run, UpdateEntryRow
@@ -136,7 +136,7 @@ def rewrite_version(
     if changed:
         values |= {
             "content_hash": encoded.content_hash,
-            "content": compress_content(encoded.json),
+            "content": stored_content(encoded.page, encoded.json),
         }
     session.execute(update(PageVersion).where(PageVersion.id == version.version_id).values(values))
     if changed:

@@ -16,13 +16,9 @@ from typing import Any, Final, cast
 from sqlalchemy import Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from scraper.page import HtmlDocument, Page, Publication, page_from_json, page_to_json
-from storage.compression import (
-    BodyCompressor,
-    compress_content,
-    decompress_body,
-    decompress_content,
-)
+from scraper.page import HtmlDocument, Page, Publication, page_to_json
+from storage.compression import BodyCompressor, decompress_body
+from storage.content import decode_version, stored_content
 from storage.statuses import STORED_OUTCOMES, Outcome, RunStatus, Trigger
 from storage.tables import (
     Blob,
@@ -251,7 +247,7 @@ def load_page(session: Session, state: PageState) -> Page | None:
     if state.version_id is None:
         return None
     content = session.execute(_VERSION_CONTENT, {"id": state.version_id}).scalar_one()
-    return page_from_json(decompress_content(content))
+    return decode_version(session, state.version_id, content)
 
 
 class BodyStore:
@@ -403,7 +399,7 @@ def add_version(
             "created_at": now,
             "content_hash": encoded.content_hash,
             "parser_version": parsed.parser_version,
-            "content": compress_content(encoded.json),
+            "content": stored_content(encoded.page, encoded.json),
             "blob_sha256": blob_key,
             "transport_charset": parsed.transport_charset if raw is not None else None,
             "source_fingerprint": parsed.source_fingerprint if raw is not None else None,

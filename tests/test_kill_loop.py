@@ -24,6 +24,7 @@ writes `kill-loop-<backend>.json` into pytest's base temporary directory.
 from __future__ import annotations
 
 import copy
+import hashlib
 import itertools
 import json
 import os
@@ -41,10 +42,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import Session
 
-from storage.compression import decompress_content
+from scraper.page import Publication, page_to_json
+from storage.content import decode_versions
 from storage.db import sqlite_path
-from storage.tables import OrganisationRow, PageVersion, Run, UpdateEntryRow
+from storage.tables import PageVersion, Run, UpdateEntryRow
 from tests.e2e import Tracker
 from tests.e2e import config_text as e2e_config_text
 from tests.govuk_site import OrgSpec, SiteSpec, default_site
@@ -146,37 +149,33 @@ def check_integrity(database_url: str) -> None:
 
 
 def incomplete_versions(database_url: str) -> list[str]:
-    """Return a line for every version whose rows do not match its parsed content."""
+    """Return a line for every version whose rows do not match its parsed content: the page
+    rebuilt from its stored content and organisation rows must have the version's hash, and
+    its change notes must be its update entry rows."""
     engine = create_engine(database_url)
     problems = []
     try:
-        with engine.connect() as connection:
-            organisations = dict(
-                connection.execute(
-                    select(OrganisationRow.version_id, func.count()).group_by(
-                        OrganisationRow.version_id
-                    )
-                ).all()
-            )
+        with Session(engine) as session:
             updates = dict(
-                connection.execute(
+                session.execute(
                     select(UpdateEntryRow.version_id, func.count()).group_by(
                         UpdateEntryRow.version_id
                     )
                 ).all()
             )
-            versions = connection.execute(select(PageVersion.id, PageVersion.content)).all()
+            versions = session.execute(
+                select(PageVersion.id, PageVersion.content_hash, PageVersion.content)
+            ).all()
+            pages = decode_versions(session, [(row.id, row.content) for row in versions])
     finally:
         engine.dispose()
-    for version_id, stored in versions:
-        content = json.loads(decompress_content(stored))
-        expected = (
-            len(content.get("organisations", ())),
-            len(content.get("updates", ())),
-        )
-        found = (organisations.get(version_id, 0), updates.get(version_id, 0))
-        if found != expected:
-            problems.append(f"version {version_id}: rows {found}, content {expected}")
+    for version_id, content_hash, _ in versions:
+        page = pages[version_id]
+        if content_hash != hashlib.sha256(page_to_json(page).encode()).hexdigest():
+            problems.append(f"version {version_id}: its rows do not rebuild its content")
+        notes = len(page.updates) if isinstance(page, Publication) else 0
+        if updates.get(version_id, 0) != notes:
+            problems.append(f"version {version_id}: {notes} change notes, other update rows")
     return problems
 
 

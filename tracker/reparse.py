@@ -21,7 +21,7 @@ from scraper.errors import LayoutChangedError
 from scraper.page import Attachment, Page, Publication
 from scraper.parse import PARSER_VERSION
 from storage import reparse as stored
-from storage.queries import decode_content
+from storage.content import decode_version
 from storage.snapshots import EncodedPage, Parsed, encode_page, load_blob
 from storage.tables import Run
 from tracker.parsing import PARSERS, html_source
@@ -128,10 +128,12 @@ def _current_content(
 
 def _attachment_from_publication(session: Session, version: stored.StaleVersion) -> Page | None:
     """The attachment as its publication's current-parser Documents list describes it then."""
-    for _, parser_version, content in stored.publication_versions_at(session, version.run_id):
+    for version_id, parser_version, content in stored.publication_versions_at(
+        session, version.run_id
+    ):
         if parser_version != PARSER_VERSION:
             continue
-        publication = decode_content(content)
+        publication = decode_version(session, version_id, content)
         if not isinstance(publication, Publication):
             continue
         for link in publication.documents:
