@@ -9,8 +9,10 @@ one copy, the one SQL users query). Reading rebuilds the page from both, exactly
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -24,14 +26,36 @@ _IN_ROWS = "organisations"  # the key an HTML document's rows hold instead of it
 _CHUNK = 500
 
 
-def stored_content(page: Page, content_json: str) -> bytes:
-    """What `page_version.content` holds for a page whose canonical JSON is `content_json`."""
-    if not isinstance(page, HtmlDocument):
-        return compress_content(content_json)
+@dataclass(frozen=True, slots=True)
+class EncodedPage:
+    """A parsed page with its canonical JSON, content hash and stored form, made once."""
+
+    page: Page
+    json: str
+    content_hash: str
+    stored_json: str  # `json` without what the organisation rows hold
+
+
+def _canonical(data: dict[str, Any]) -> str:
+    """`scraper.page.page_to_json` of the page whose `page_to_dict` is `data`."""
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def encode_page(page: Page) -> EncodedPage:
+    """Return the page with its canonical JSON, the SHA-256 of it and what is stored of it."""
     data = page_to_dict(page)
-    del data[_IN_ROWS]
-    skeleton = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return compress_content(skeleton)
+    encoded = _canonical(data)
+    stored = encoded
+    if isinstance(page, HtmlDocument):
+        del data[_IN_ROWS]
+        stored = _canonical(data)
+    digest = hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+    return EncodedPage(page, encoded, digest, stored)
+
+
+def stored_content(encoded: EncodedPage) -> bytes:
+    """What `page_version.content` holds for the page."""
+    return compress_content(encoded.stored_json)
 
 
 def decode_versions(session: Session, rows: Iterable[tuple[int, bytes]]) -> dict[int, Page]:

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.content import stored_content
+from storage.content import EncodedPage, stored_content
 from storage.queries import FINISHED
-from storage.snapshots import EncodedPage, Parsed, write_content_rows
+from storage.snapshots import Parsed, write_content_rows
 from storage.tables import OrganisationRow, PageVersion, Run, UpdateEntryRow
 from storage.tables import Page as PageRow
 
@@ -136,7 +136,7 @@ def rewrite_version(
     if changed:
         values |= {
             "content_hash": encoded.content_hash,
-            "content": stored_content(encoded.page, encoded.json),
+            "content": stored_content(encoded),
         }
     session.execute(update(PageVersion).where(PageVersion.id == version.version_id).values(values))
     if changed:

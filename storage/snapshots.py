@@ -16,9 +16,11 @@ from typing import Any, Final, cast
 from sqlalchemy import Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from scraper.page import HtmlDocument, Page, Publication, page_to_json
+from scraper.page import HtmlDocument, Page, Publication
 from storage.compression import BodyCompressor, decompress_body
+from storage.content import EncodedPage as EncodedPage  # what the pipeline passes in
 from storage.content import decode_version, stored_content
+from storage.content import encode_page as encode_page  # the pipeline encodes through here
 from storage.statuses import STORED_OUTCOMES, Outcome, RunStatus, Trigger
 from storage.tables import (
     Blob,
@@ -37,21 +39,6 @@ _VERSIONS: Final = cast(Table, PageVersion.__table__)
 _BLOBS: Final = cast(Table, Blob.__table__)
 _ORGANISATIONS: Final = cast(Table, OrganisationRow.__table__)
 _UPDATE_ENTRIES: Final = cast(Table, UpdateEntryRow.__table__)
-
-
-@dataclass(frozen=True, slots=True)
-class EncodedPage:
-    """A parsed page with its canonical JSON and content hash, computed once (`encode_page`)."""
-
-    page: Page
-    json: str
-    content_hash: str
-
-
-def encode_page(page: Page) -> EncodedPage:
-    """Return the page with its canonical JSON and the SHA-256 of it (`content_hash`)."""
-    encoded = page_to_json(page)
-    return EncodedPage(page, encoded, hashlib.sha256(encoded.encode("utf-8")).hexdigest())
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,7 +386,7 @@ def add_version(
             "created_at": now,
             "content_hash": encoded.content_hash,
             "parser_version": parsed.parser_version,
-            "content": stored_content(encoded.page, encoded.json),
+            "content": stored_content(encoded),
             "blob_sha256": blob_key,
             "transport_charset": parsed.transport_charset if raw is not None else None,
             "source_fingerprint": parsed.source_fingerprint if raw is not None else None,

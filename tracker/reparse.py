@@ -21,8 +21,8 @@ from scraper.errors import LayoutChangedError
 from scraper.page import Attachment, Page, Publication
 from scraper.parse import PARSER_VERSION
 from storage import reparse as stored
-from storage.content import decode_version
-from storage.snapshots import EncodedPage, Parsed, encode_page, load_blob
+from storage.content import EncodedPage, decode_version, encode_page
+from storage.snapshots import Parsed, load_blob
 from storage.tables import Run
 from tracker.parsing import PARSERS, html_source
 from tracker.states import record_summary, run_changes
