@@ -230,3 +230,50 @@ def test_a_version_the_new_parser_rejects_keeps_its_content_and_is_not_retried(
     medtech = [o for o in json.loads(before) if o["document_url"].endswith(MEDTECH)]
     after = json.loads(tracker_.cli("orgs", "--format", "json").stdout)
     assert [o for o in after if o["document_url"].endswith(MEDTECH)] == medtech
+
+
+def test_a_re_parse_stopped_midway_leaves_each_page_consistent_and_finishes_next_time(
+    server: SiteServer,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    reference: Any,
+) -> None:
+    tracker_ = Tracker.create(server, tmp_path, database_url=database_url)
+    first, second = sites()
+    run(tracker_, first)
+    run(tracker_, second)
+    switch_parser(monkeypatch)
+    real = tracker.reparse._reparse_version
+    calls: list[int] = []
+
+    def dies_on_the_sixth(*args: Any) -> None:
+        calls.append(1)
+        if len(calls) == 6:
+            raise KeyboardInterrupt  # killed in the middle of a page's versions
+        real(*args)
+
+    monkeypatch.setattr(tracker.reparse, "_reparse_version", dies_on_the_sixth)
+    assert tracker_.cli("db", "reparse").exit_code != 0
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        versions = connection.execute(
+            text("SELECT page_id, parser_version FROM page_version ORDER BY id")
+        ).all()
+        missing = connection.execute(
+            text("SELECT count(*) FROM run WHERE summary_json IS NULL")
+        ).scalar_one()
+    engine.dispose()
+    by_page: dict[int, set[int]] = {}
+    for page_id, parser_version in versions:
+        by_page.setdefault(page_id, set()).add(parser_version)
+    assert all(len(found) == 1 for found in by_page.values()), by_page  # all old or all new
+    assert {2} in by_page.values() and {1} in by_page.values()
+    assert missing > 0  # summaries to rebuild are marked, not lost
+
+    monkeypatch.setattr(tracker.reparse, "_reparse_version", real)
+    finished = tracker_.cli("db", "reparse")
+    assert finished.exit_code == 0, finished.output
+    assert "0 rejected" in finished.stdout
+    assert changes(tracker_, "1", "2") == reference["diff"]
+    assert history_summaries(tracker_)[2] == reference["edit"]
