@@ -268,7 +268,8 @@ def test_a_re_parse_stopped_midway_leaves_each_page_consistent_and_finishes_next
     for page_id, parser_version in versions:
         by_page.setdefault(page_id, set()).add(parser_version)
     assert all(len(found) == 1 for found in by_page.values()), by_page  # all old or all new
-    assert {2} in by_page.values() and {1} in by_page.values()
+    assert {2} in by_page.values()  # some pages were done
+    assert {1} in by_page.values()  # others not yet
     assert missing > 0  # summaries to rebuild are marked, not lost
 
     monkeypatch.setattr(tracker.reparse, "_reparse_version", real)
