@@ -58,15 +58,18 @@ def stale_version_count(session: Session, parser_version: int) -> int:
     return count or 0
 
 
-def unparsable_version_count(session: Session, parser_version: int) -> int:
-    """How many versions keep an older parser's content: raw body pruned, or rejected by it."""
-    count = session.scalar(
-        select(func.count())
+def kept_version_counts(session: Session, parser_version: int) -> tuple[int, int]:
+    """How many versions keep an older parser's content: (raw body gone, rejected by it)."""
+    rejected = PageVersion.reparse_failed_by >= parser_version
+    rows = session.execute(
+        select(rejected, func.count())
         .select_from(PageVersion)
         .join(PageRow, PageRow.id == PageVersion.page_id)
         .where(PageVersion.parser_version < parser_version, ~_stale(parser_version))
-    )
-    return count or 0
+        .group_by(rejected)
+    ).all()
+    counts = {bool(flag): count for flag, count in rows}
+    return counts.get(False, 0), counts.get(True, 0)
 
 
 def pages_with_stale_versions(session: Session, parser_version: int) -> list[tuple[int, str]]:

@@ -45,7 +45,7 @@ class ReparseSummary:
 
     reparsed: int = 0  # versions given the current parser's content
     changed: int = 0  # of those, versions whose content changed
-    failed: int = 0  # versions the current parser rejected (they keep their content)
+    failed: int = 0  # versions the current parser rejected, now or before (they keep content)
     without_body: int = 0  # versions that keep an older parser's content (no raw body, ...)
     runs_refreshed: int = 0  # run summaries rebuilt
 
@@ -80,9 +80,9 @@ def reparse_store(
         if progress is not None:
             progress(done, len(pages))
     with sessions() as session:
-        without_body = stored.unparsable_version_count(session, PARSER_VERSION) - tally.failed
+        without_body, rejected = stored.kept_version_counts(session, PARSER_VERSION)
     refreshed = refresh_summaries(sessions)
-    return ReparseSummary(tally.reparsed, tally.changed, tally.failed, without_body, refreshed)
+    return ReparseSummary(tally.reparsed, tally.changed, rejected, without_body, refreshed)
 
 
 def _reparse_version(session: Session, version: stored.StaleVersion, tally: _Tally) -> None:
