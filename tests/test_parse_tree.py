@@ -169,6 +169,8 @@ def test_an_error_heading_after_the_html_end_tag_is_still_seen() -> None:
         b"<html><body><main><h1>T</h1><div class='govspeak'><h3>First</h3><p>a</p>"
         b"</div></main></body></html>"
     )
-    assert [org.name for org in parse_html_document(page, BASE + "/doc").organisations] == ["First"]
+    assert [org.name for org in parse_html_document(page, BASE + "/doc").organisations] == [
+        "First"
+    ]
     with pytest.raises(LayoutChangedError, match="error page"):
         parse_html_document(page + b"<h1>Page not found</h1>", BASE + "/doc")
