@@ -17,9 +17,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+import zstandard
 from alembic import op
-
-from storage.compression import compress_content, decompress_content
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -27,6 +26,15 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _BATCH = 500
+
+
+# The stored content's format as of this revision (storage.compression may move on; this stays).
+def compress_content(content_json: str) -> bytes:
+    return zstandard.ZstdCompressor(level=3).compress(content_json.encode("utf-8"))
+
+
+def decompress_content(data: bytes) -> str:
+    return zstandard.ZstdDecompressor().decompress(data).decode("utf-8")
 
 
 def upgrade() -> None:
