@@ -12,9 +12,7 @@ Pure: no network, no clock, no database. Never raises for any bytes.
 
 from __future__ import annotations
 
-import inspect
 import re
-from collections.abc import Callable
 from typing import Final
 
 from lxml import etree  # type: ignore[import-untyped]
@@ -27,10 +25,6 @@ _HTML_END_TAG: Final = re.compile("</html", re.IGNORECASE)
 # What libxml2 reports when its tree builder stops nesting (at 256 elements deep).
 _TOO_DEEP_MESSAGE: Final = "Excessive depth"
 _MAX_FAST_CHARACTERS: Final = 4_000_000
-# Whether `decode_html` takes the HTTP charset yet (the fetch layer's change adds it; until then
-# the argument is accepted here and not used).
-_DECODE: Final[Callable[..., str]] = decode_html
-_DECODER_TAKES_TRANSPORT: Final = "transport_encoding" in inspect.signature(decode_html).parameters
 
 
 def read_html(body: bytes, transport_encoding: str | None = None) -> Element:
@@ -39,10 +33,7 @@ def read_html(body: bytes, transport_encoding: str | None = None) -> Element:
     `transport_encoding` is the charset of the HTTP Content-Type header, if any, for
     `scraper.text.decode_html` to weigh against the page's own declarations.
     """
-    if _DECODER_TAKES_TRANSPORT:
-        text = _DECODE(body, transport_encoding=transport_encoding)
-    else:
-        text = decode_html(body)
+    text = decode_html(body, transport_encoding=transport_encoding)
     if text.startswith("\N{BYTE ORDER MARK}"):
         text = text[1:]
     root = _lxml_tree(text)

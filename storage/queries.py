@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any, Final
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from scraper.page import Page, Publication, page_from_json
+from scraper.page import Page, Publication
+from storage.content import decode_version, decode_versions
 from storage.errors import RefError
-from storage.tables import PROBLEM_OUTCOMES, Observation, OrganisationRow, PageVersion, Run
+from storage.statuses import PROBLEM_OUTCOMES, RunStatus
+from storage.tables import Observation, OrganisationRow, PageVersion, Run
 from storage.tables import Page as PageRow
 
-FINISHED = ("ok", "partial")
+FINISHED: Final = (RunStatus.OK, RunStatus.PARTIAL)
 _LATEST = re.compile(r"^latest(?:~(\d+))?$")
 
 
@@ -27,6 +29,8 @@ class StoredState:
     run_id: int
     started_at: datetime
     pages: dict[str, Page]
+    # The parser version behind each page's content (see `tracker.states` on re-baselines).
+    parser_versions: Mapping[str, int] = field(default_factory=dict)
 
 
 def finished_runs(session: Session, *, limit: int | None = None) -> list[Run]:
@@ -131,23 +135,27 @@ def _newest_versions(run_id: int) -> Any:
     )
 
 
-def state_rows(session: Session, run: Run) -> Iterator[tuple[str, int, str]]:
-    """Stream (url, version id, content JSON) of each page's newest version at or before `run`.
+@dataclass(frozen=True, slots=True)
+class StateRow:
+    """One page of a state as stored: its newest version by then, not decoded."""
 
-    Every stored page, live or not (see `live_pages`); decoded by the caller, one at a time.
+    url: str
+    version_id: int
+    parser_version: int
+    content: bytes
+
+
+def state_rows(session: Session, run: Run) -> list[StateRow]:
+    """Each page's newest version at or before `run`, content still compressed.
+
+    Every stored page, live or not (see `live_pages`).
     """
     rows = session.execute(
-        select(PageRow.url, PageVersion.id, PageVersion.content_json)
+        select(PageRow.url, PageVersion.id, PageVersion.parser_version, PageVersion.content)
         .join(PageRow, PageRow.id == PageVersion.page_id)
-        .where(PageVersion.id.in_(_newest_versions(run.id))),
-        execution_options={"yield_per": 100},
+        .where(PageVersion.id.in_(_newest_versions(run.id)))
     )
-    return ((url, version_id, content) for url, version_id, content in rows)
-
-
-# In canonical JSON (compact, sorted keys, quotes inside strings escaped) this text appears only
-# as a publication's own "kind" (a Documents-list link's kind is "html" or "attachment").
-_IS_PUBLICATION: Final = PageVersion.content_json.contains('"kind":"publication"')
+    return [StateRow(*row) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,16 +164,24 @@ class StateVersion:
 
     version_id: int
     is_publication: bool
+    parser_version: int = 0
 
 
 def state_versions(session: Session, run: Run) -> dict[str, StateVersion]:
-    """Return each page's newest version at or before `run` by URL, without decoding any."""
+    """Return each page's newest version at or before `run` by URL, without decoding any.
+
+    A publication is a page whose row says so: a URL does not change between being a
+    publication (configured) and a document (listed).
+    """
     rows = session.execute(
-        select(PageRow.url, PageVersion.id, _IS_PUBLICATION)
+        select(PageRow.url, PageVersion.id, PageRow.kind, PageVersion.parser_version)
         .join(PageRow, PageRow.id == PageVersion.page_id)
         .where(PageVersion.id.in_(_newest_versions(run.id)))
     )
-    return {url: StateVersion(version_id, bool(flag)) for url, version_id, flag in rows}
+    return {
+        url: StateVersion(version_id, kind == "publication", parser_version)
+        for url, version_id, kind, parser_version in rows
+    }
 
 
 def version_pages(session: Session, version_ids: Iterable[int]) -> dict[int, Page]:
@@ -174,11 +190,11 @@ def version_pages(session: Session, version_ids: Iterable[int]) -> dict[int, Pag
     pages: dict[int, Page] = {}
     for start in range(0, len(wanted), 500):
         rows = session.execute(
-            select(PageVersion.id, PageVersion.content_json).where(
+            select(PageVersion.id, PageVersion.content).where(
                 PageVersion.id.in_(wanted[start : start + 500])
             )
         )
-        pages.update((version_id, page_from_json(content)) for version_id, content in rows)
+        pages.update(decode_versions(session, rows.tuples()))
     return pages
 
 
@@ -195,21 +211,24 @@ def organisation_counts(session: Session, run: Run) -> dict[int, int]:
     return dict(rows.tuples().all())
 
 
-def state_at(session: Session, run: Run) -> StoredState:
+def state_at(session: Session, run: Run, *, decoded: dict[int, Page] | None = None) -> StoredState:
     """Return the state as of `run`: each live page's newest version at or before it.
 
-    Rows are decoded one at a time as they stream in, and a version already decoded in this
-    session (the previous run's state, for most pages) is reused rather than decoded again.
+    `decoded` (the caller's, for the calls it makes: two states of one diff share most versions)
+    keeps the versions decoded by an earlier call.
     """
+    decoded = {} if decoded is None else decoded
     rows = state_rows(session, run)
-    decoded: dict[int, Page] = session.info.setdefault("decoded_versions", {})
-    pages = {}
-    for url, version_id, content in rows:
-        page = decoded.get(version_id)
-        if page is None:
-            page = decoded[version_id] = page_from_json(content)
-        pages[url] = page
-    return StoredState(run.id, run.started_at, live_pages(pages))
+    decoded.update(
+        decode_versions(
+            session, ((r.version_id, r.content) for r in rows if r.version_id not in decoded)
+        )
+    )
+    pages = {row.url: decoded[row.version_id] for row in rows}
+    parser_versions = {row.url: row.parser_version for row in rows}
+    live = live_pages(pages)
+    versions = {url: parser_versions[url] for url in live}
+    return StoredState(run.id, run.started_at, live, versions)
 
 
 def observations_for_run(session: Session, run_id: int) -> Sequence[tuple[Observation, str]]:
@@ -234,7 +253,7 @@ def version_raw_body(session: Session, url: str, run: Run) -> tuple[Page, str | 
     ).scalar_one_or_none()
     if row is None:
         return None
-    return page_from_json(row.content_json), row.blob_sha256
+    return decode_version(session, row.id, row.content), row.blob_sha256
 
 
 def problem_streak(session: Session, url: str, *, limit: int) -> int:

@@ -1,23 +1,27 @@
 """Write side of the snapshot store: runs, observations, versions and blobs.
 
-Functions take a Session and never commit: the pipeline owns the transactions (one per page,
-one final per run). A version is written only when the parsed content's hash differs from the
-page's latest one.
+Functions take a Session and never commit: the pipeline owns the transactions (batches of pages,
+then one final per run). A version is written only when the parsed content's hash differs from
+the page's latest one; `has_content` is the one place that decides it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, cast
 
-from sqlalchemy import Select, Table, bindparam, func, insert, null, select, update
+from sqlalchemy import Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from scraper.page import HtmlDocument, Page, Publication, page_from_json, page_to_json
+from scraper.page import HtmlDocument, Page, Publication
+from storage.compression import BodyCompressor, decompress_body
+from storage.content import EncodedPage as EncodedPage  # what the pipeline passes in
+from storage.content import decode_version, stored_content
+from storage.content import encode_page as encode_page  # the pipeline encodes through here
+from storage.statuses import STORED_OUTCOMES, Outcome, RunStatus, Trigger
 from storage.tables import (
     Blob,
     Observation,
@@ -36,72 +40,30 @@ _BLOBS: Final = cast(Table, Blob.__table__)
 _ORGANISATIONS: Final = cast(Table, OrganisationRow.__table__)
 _UPDATE_ENTRIES: Final = cast(Table, UpdateEntryRow.__table__)
 
-RUN_STATUSES = ("running", "ok", "partial", "failed")
-OUTCOMES = ("new", "changed", "unchanged", "not_modified", "gone", "error", "anomaly")
-
 
 @dataclass(frozen=True, slots=True)
-class StoredVersion:
-    """The newest stored version of a page, as the pipeline needs it."""
-
-    version_id: int
-    run_id: int
-    content_hash: str
-    page: Page
-
-
 class PageState:
-    """What the pipeline needs about a page before fetching it, read in one query (`page_state`).
+    """What the pipeline knows about a page before fetching it, read in one query.
 
-    The latest version's content is decoded only when asked for (`page`): a page whose content
-    did not change never needs it, except a publication, whose Documents list drives the run.
+    The latest version's content is not part of it: `load_page` reads it when it is needed (a
+    page whose content did not change never needs it, except a publication, whose Documents
+    list drives the run).
     """
 
-    __slots__ = (
-        "_page",
-        "blob_sha256",
-        "content_deferred",
-        "content_hash",
-        "content_json",
-        "etag",
-        "last_modified",
-        "page_id",
-        "source_fingerprint",
-        "version_id",
-    )
+    page_id: int | None = None
+    version_id: int | None = None
+    content_hash: str | None = None
+    blob_sha256: str | None = None
+    etag: str | None = None  # validators of the response behind the latest version
+    last_modified: str | None = None
+    # `content_fingerprint` of a body that parses to the latest version (None: not stored).
+    source_fingerprint: str | None = None
+    parser_version: int | None = None
 
-    def __init__(
-        self,
-        page_id: int | None = None,
-        version_id: int | None = None,
-        content_hash: str | None = None,
-        content_json: str | None = None,
-        blob_sha256: str | None = None,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        source_fingerprint: str | None = None,
-    ) -> None:
-        self.page_id = page_id
-        self.version_id = version_id
-        self.content_hash = content_hash
-        self.content_json = content_json
-        self.blob_sha256 = blob_sha256
-        self.etag = etag
-        self.last_modified = last_modified
-        # `content_fingerprint` of the raw body behind the latest version (None: not stored).
-        self.source_fingerprint = source_fingerprint
-        self._page: Page | None = None
-        # True when read by `page_states`, which leaves the content out: `load_content` first.
-        self.content_deferred = False
 
-    @property
-    def page(self) -> Page | None:
-        """The latest stored version's content, decoded on first use (None: no version yet)."""
-        if self.content_deferred:
-            raise RuntimeError("the page's content was not read: call load_content first")
-        if self._page is None and self.content_json is not None:
-            self._page = page_from_json(self.content_json)
-        return self._page
+def has_content(state: PageState, encoded: EncodedPage) -> bool:
+    """Whether the page's latest version already holds this content (so no new version)."""
+    return state.content_hash == encoded.content_hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +77,44 @@ class Fetched:
     size: int | None = None
 
 
-def start_run(session: Session, *, trigger: str, now: datetime, pid: int | None) -> Run:
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """How a version's content was made: by which parser, from which body, decoded how."""
+
+    parser_version: int
+    source_fingerprint: str | None = None
+    transport_charset: str | None = None
+
+
+class PendingRows:
+    """Rows of a batch of pages, written in bulk (`flush`) before its transaction commits.
+
+    Observations, page touches and the organisation and update rows of new versions need no id
+    back, so a batch inserts each kind in one statement. Flush before reading what they hold.
+    """
+
+    def __init__(self) -> None:
+        self.observations: list[dict[str, Any]] = []
+        self.touches: list[dict[str, Any]] = []
+        self.organisations: list[dict[str, Any]] = []
+        self.updates: list[dict[str, Any]] = []
+
+    def flush(self, session: Session) -> None:
+        """Write every pending row."""
+        for statement, rows in (
+            (_TOUCH_PAGE, self.touches),
+            (_INSERT_ORGANISATIONS, self.organisations),
+            (_INSERT_UPDATE_ENTRIES, self.updates),
+            (_INSERT_OBSERVATION, self.observations),
+        ):
+            if rows:
+                session.execute(statement, rows)
+                rows.clear()
+
+
+def start_run(session: Session, *, trigger: Trigger, now: datetime, pid: int | None) -> Run:
     """Insert a run in status "running" and return it (flushed, with its id)."""
-    run = Run(started_at=now, trigger=trigger, status="running", pid=pid)
+    run = Run(started_at=now, trigger=trigger, status=RunStatus.RUNNING, pid=pid)
     session.add(run)
     session.flush()
     return run
@@ -128,64 +125,18 @@ def fail_stale_runs(session: Session, *, now: datetime) -> list[int]:
 
     Only safe while holding the run lock: then no other run can be in progress.
     """
-    stale = list(session.scalars(select(Run.id).where(Run.status == "running")))
+    stale = list(session.scalars(select(Run.id).where(Run.status == RunStatus.RUNNING)))
     if stale:
         session.execute(
             update(Run)
             .where(Run.id.in_(stale))
-            .values(status="failed", finished_at=now, error="run did not finish (process killed?)")
+            .values(
+                status=RunStatus.FAILED,
+                finished_at=now,
+                error="run did not finish (process killed?)",
+            )
         )
     return stale
-
-
-def get_or_create_page(session: Session, *, url: str, kind: str, now: datetime) -> PageRow:
-    """Return the page row for `url`, creating it on first sight; updates last_seen_at."""
-    page = session.scalars(select(PageRow).where(PageRow.url == url)).first()
-    if page is None:
-        page = PageRow(url=url, kind=kind, first_seen_at=now, last_seen_at=now)
-        session.add(page)
-        session.flush()
-    else:
-        page.last_seen_at = now
-        if page.kind != kind:
-            page.kind = kind
-    return page
-
-
-def latest_version(session: Session, url: str) -> StoredVersion | None:
-    """Return the newest stored version of the page at `url`, if any."""
-    row = session.execute(
-        select(PageVersion)
-        .join(PageRow, PageRow.id == PageVersion.page_id)
-        .where(PageRow.url == url)
-        .order_by(PageVersion.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    if row is None:
-        return None
-    return StoredVersion(row.id, row.run_id, row.content_hash, page_from_json(row.content_json))
-
-
-def conditional_headers(session: Session, url: str) -> tuple[str | None, str | None]:
-    """Return the ETag and Last-Modified of the response behind the page's latest version.
-
-    Only validators of a response whose content is stored are used, so a 304 always means
-    "the same as what we have".
-    """
-    row = session.execute(
-        select(Observation.etag, Observation.last_modified)
-        .join(PageRow, PageRow.id == Observation.page_id)
-        .where(
-            PageRow.url == url,
-            Observation.outcome.in_(("new", "changed", "unchanged")),
-            Observation.http_status == 200,
-        )
-        .order_by(Observation.id.desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        return None, None
-    return row[0], row[1]
 
 
 def _page_state_query(*, every_page: bool = False) -> Select[Any]:
@@ -200,7 +151,7 @@ def _page_state_query(*, every_page: bool = False) -> Select[Any]:
         select(observations.id)
         .where(
             observations.page_id == pages.id,
-            observations.outcome.in_(("new", "changed", "unchanged")),
+            observations.outcome.in_([str(outcome) for outcome in STORED_OUTCOMES]),
             observations.http_status == 200,
         )
         .order_by(observations.id.desc())
@@ -213,11 +164,11 @@ def _page_state_query(*, every_page: bool = False) -> Select[Any]:
             pages.id,
             versions.id,
             versions.content_hash,
-            null() if every_page else versions.content_json,
             versions.blob_sha256,
             observations.etag,
             observations.last_modified,
             versions.source_fingerprint,
+            versions.parser_version,
         )
         .select_from(_PAGES)
         .outerjoin(_VERSIONS, versions.id == newest_version)
@@ -231,10 +182,19 @@ def _page_state_query(*, every_page: bool = False) -> Select[Any]:
 # Built once: building a statement costs several times more than running it on SQLite.
 _PAGE_STATE: Final = _page_state_query()
 _EVERY_PAGE_STATE: Final = _page_state_query(every_page=True)
-_VERSION_CONTENT: Final = select(_VERSIONS.c.content_json).where(_VERSIONS.c.id == bindparam("id"))
+_VERSION_CONTENT: Final = select(_VERSIONS.c.content).where(_VERSIONS.c.id == bindparam("id"))
 _BLOB_EXISTS: Final = select(_BLOBS.c.sha256).where(_BLOBS.c.sha256 == bindparam("key"))
-_BLOB_DATA: Final = select(_BLOBS.c.compression, _BLOBS.c.data).where(
+_BLOB_DATA: Final = select(_BLOBS.c.compression, _BLOBS.c.data, _BLOBS.c.base_sha256).where(
     _BLOBS.c.sha256 == bindparam("key")
+)
+# The blob of the newest version of a page of a kind that has no base itself.
+_NEWEST_BASE: Final = (
+    select(_BLOBS.c.sha256)
+    .join(_VERSIONS, _VERSIONS.c.blob_sha256 == _BLOBS.c.sha256)
+    .join(_PAGES, _PAGES.c.id == _VERSIONS.c.page_id)
+    .where(_BLOBS.c.base_sha256.is_(None), _PAGES.c.kind == bindparam("kind"))
+    .order_by(_VERSIONS.c.id.desc())
+    .limit(1)
 )
 _INSERT_BLOB: Final = insert(_BLOBS)
 _INSERT_VERSION: Final = insert(_VERSIONS).returning(_VERSIONS.c.id)
@@ -247,50 +207,97 @@ _TOUCH_PAGE: Final = (
     .where(_PAGES.c.id == bindparam("page_id"))
     .values(last_seen_at=bindparam("now"), kind=bindparam("kind"))
 )
+_SET_FINGERPRINT: Final = (
+    update(_VERSIONS)
+    .where(_VERSIONS.c.id == bindparam("version_id"))
+    .values(source_fingerprint=bindparam("fingerprint"))
+)
 
 
 def page_state(session: Session, url: str) -> PageState:
     """Return the page's id, latest version and conditional-GET validators in one query.
 
-    The validators are those of `conditional_headers`; the version is that of `latest_version`.
+    The validators are those of the newest 200 response whose content is stored (new, changed
+    or unchanged), so a 304 always means "the same as what we have".
     """
     row = session.execute(_PAGE_STATE, {"url": url}).first()
     return PageState() if row is None else PageState(*row)
 
 
 def page_states(session: Session) -> dict[str, PageState]:
-    """Every stored page's `page_state` by URL, in one query, without the content (deferred).
+    """Every stored page's `page_state` by URL, in one query (a run reads them all at once)."""
+    return {url: PageState(*row) for *row, url in session.execute(_EVERY_PAGE_STATE)}
 
-    A run reads them all at once instead of one query per page; `load_content` reads a page's
-    content when it is needed.
+
+def load_page(session: Session, state: PageState) -> Page | None:
+    """Read and decode the content of the state's version (None: the page has none yet)."""
+    if state.version_id is None:
+        return None
+    content = session.execute(_VERSION_CONTENT, {"id": state.version_id}).scalar_one()
+    return decode_version(session, state.version_id, content)
+
+
+class BodyStore:
+    """How a run stores raw bodies: each compressed against a base, a stored body of the same
+    kind of page (see storage.compression), found once per kind and run."""
+
+    def __init__(self) -> None:
+        self.compressor = BodyCompressor()
+        self._bases: dict[str, str | None] = {}
+        self._base_bodies: dict[str, bytes] = {}
+
+    def base(self, session: Session, kind: str) -> tuple[str, bytes] | None:
+        """The base for a page of `kind` and its raw body (None: none stored yet)."""
+        if kind not in self._bases:
+            self._bases[kind] = session.execute(_NEWEST_BASE, {"kind": kind}).scalar()
+        key = self._bases[kind]
+        if key is None:
+            return None
+        if key not in self._base_bodies:
+            body = load_blob(session, key)
+            if body is None:  # pruned meanwhile: compress without it
+                self._bases[kind] = None
+                return None
+            self._base_bodies[key] = body
+        return key, self._base_bodies[key]
+
+    def stored_base(self, kind: str, key: str) -> None:
+        """`key`, stored without a base, is the base for the run's later pages of `kind`."""
+        if self._bases.get(kind) is None:
+            self._bases[kind] = key
+
+
+def store_blob(
+    session: Session,
+    body: bytes,
+    *,
+    key: str | None = None,
+    kind: str | None = None,
+    bodies: BodyStore | None = None,
+) -> str:
+    """Store a raw body once (compressed) and return its SHA-256 key (`key` if known).
+
+    With `bodies` (a run's), a body of a page of `kind` is compressed against its base.
     """
-    states = {}
-    for *row, url in session.execute(_EVERY_PAGE_STATE):
-        state = PageState(*row)
-        state.content_deferred = state.version_id is not None
-        states[url] = state
-    return states
-
-
-def load_content(session: Session, state: PageState) -> None:
-    """Read the content of a state from `page_states` (nothing to do for any other)."""
-    if state.content_deferred:
-        state.content_json = session.execute(
-            _VERSION_CONTENT, {"id": state.version_id}
-        ).scalar_one_or_none()
-        state.content_deferred = False
-
-
-def store_blob(session: Session, body: bytes, *, key: str | None = None) -> str:
-    """Store a raw body once (zlib-compressed) and return its SHA-256 key (`key` if known)."""
     key = key or hashlib.sha256(body).hexdigest()
-    if session.execute(_BLOB_EXISTS, {"key": key}).first() is None:
-        # Level 1: a third of level 6's CPU for 15% more bytes (bench/RESULTS.md).
-        data = zlib.compress(body, 1)
-        session.execute(
-            _INSERT_BLOB,
-            {"sha256": key, "compression": "zlib", "size": len(body), "data": data},
-        )
+    if session.execute(_BLOB_EXISTS, {"key": key}).first() is not None:
+        return key
+    bodies = bodies or BodyStore()
+    base = bodies.base(session, kind) if kind is not None else None
+    base_key, base_body = base if base is not None else (None, None)
+    compression, data = bodies.compressor.compress(body, base_key=base_key, base=base_body)
+    session.execute(
+        _INSERT_BLOB,
+        {
+            "sha256": key,
+            "compression": compression,
+            "size": len(body),
+            "data": data,
+            "base_sha256": base_key,
+        },
+    )
+    if base_key is None and kind is not None:
+        bodies.stored_base(kind, key)
     return key
 
 
@@ -299,110 +306,157 @@ def load_blob(session: Session, key: str) -> bytes | None:
     row = session.execute(_BLOB_DATA, {"key": key}).first()
     if row is None:
         return None
-    compression, data = row
-    return zlib.decompress(data) if compression == "zlib" else bytes(data)
+    compression, data, base_key = row
+    base = None
+    if base_key is not None:
+        base_row = session.execute(_BLOB_DATA, {"key": base_key}).one()
+        base = decompress_body(base_row.compression, base_row.data)
+    return decompress_body(compression, data, base=base)
+
+
+def content_rows(version_id: int, page: Page) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The organisation and update entry rows of a version with this content."""
+    organisations = (
+        [
+            {
+                "version_id": version_id,
+                "position": organisation.position,
+                "name": organisation.name,
+                "url": organisation.url,
+                "description": organisation.description,
+                "stage": organisation.stage,
+                "stage_heading": organisation.stage_heading,
+                "links_json": json.dumps(list(organisation.links)),
+            }
+            for organisation in page.organisations
+        ]
+        if isinstance(page, HtmlDocument)
+        else []
+    )
+    updates = (
+        [
+            {"version_id": version_id, "position": i, "date": entry.date, "note": entry.note}
+            for i, entry in enumerate(page.updates)
+        ]
+        if isinstance(page, Publication)
+        else []
+    )
+    return organisations, updates
+
+
+def write_content_rows(
+    session: Session, version_id: int, page: Page, pending: PendingRows | None = None
+) -> None:
+    """Insert the organisation and update entry rows of a version (or queue them in `pending`)."""
+    organisations, updates = content_rows(version_id, page)
+    if pending is not None:
+        pending.organisations.extend(organisations)
+        pending.updates.extend(updates)
+        return
+    if organisations:
+        session.execute(_INSERT_ORGANISATIONS, organisations)
+    if updates:
+        session.execute(_INSERT_UPDATE_ENTRIES, updates)
 
 
 def add_version(
     session: Session,
     *,
     run: Run,
-    page_row: PageRow | int,
-    page: Page,
+    page_id: int,
+    encoded: EncodedPage,
     raw: bytes | None,
     now: datetime,
-    content_json: str | None = None,
-    source_fingerprint: str | None = None,
+    parsed: Parsed,
+    pending: PendingRows | None = None,
+    bodies: BodyStore | None = None,
 ) -> int:
     """Write a new version of a page, with its organisation / update entry rows and raw body.
 
-    Return the version's id. `content_json` is `page_to_json(page)` when the caller has it;
-    `source_fingerprint` is `scraper.parse.content_fingerprint(raw)`, kept to skip parsing later.
+    Return the version's id. `parsed.source_fingerprint` is kept only with a raw body.
     """
-    blob_key = store_blob(session, raw) if raw is not None else None
-    text = page.text if isinstance(page, HtmlDocument) else ""
-    encoded = content_json if content_json is not None else page_to_json(page)
+    blob_key = (
+        store_blob(session, raw, kind=encoded.page.kind, bodies=bodies) if raw is not None else None
+    )
     version_id: int = session.execute(
         _INSERT_VERSION,
         {
-            "page_id": page_row if isinstance(page_row, int) else page_row.id,
+            "page_id": page_id,
             "run_id": run.id,
             "created_at": now,
-            "content_hash": _digest(encoded),
-            "content_json": encoded,
-            "text": text,
+            "content_hash": encoded.content_hash,
+            "parser_version": parsed.parser_version,
+            "content": stored_content(encoded),
             "blob_sha256": blob_key,
-            "source_fingerprint": source_fingerprint if raw is not None else None,
+            "transport_charset": parsed.transport_charset if raw is not None else None,
+            "source_fingerprint": parsed.source_fingerprint if raw is not None else None,
         },
     ).scalar_one()
-    if isinstance(page, HtmlDocument) and page.organisations:
-        session.execute(
-            _INSERT_ORGANISATIONS,
-            [
-                {
-                    "version_id": version_id,
-                    "position": organisation.position,
-                    "name": organisation.name,
-                    "url": organisation.url,
-                    "description": organisation.description,
-                    "stage": organisation.stage,
-                    "stage_heading": organisation.stage_heading,
-                    "links_json": json.dumps(list(organisation.links)),
-                }
-                for organisation in page.organisations
-            ],
-        )
-    if isinstance(page, Publication) and page.updates:
-        session.execute(
-            _INSERT_UPDATE_ENTRIES,
-            [
-                {"version_id": version_id, "position": i, "date": entry.date, "note": entry.note}
-                for i, entry in enumerate(page.updates)
-            ],
-        )
+    write_content_rows(session, version_id, encoded.page, pending)
     return version_id
-
-
-def _digest(content_json: str) -> str:
-    """`content_hash` of the page whose canonical JSON this is."""
-    return hashlib.sha256(content_json.encode("utf-8")).hexdigest()
 
 
 def add_observation(
     session: Session,
     *,
     run: Run,
-    page_row: PageRow | int,
-    outcome: str,
+    page_id: int,
+    outcome: Outcome,
     now: datetime,
     fetched: Fetched | None = None,
     version: int | None = None,
     error: str | None = None,
+    pending: PendingRows | None = None,
 ) -> None:
     """Record one fetch (or skipped fetch) of a page in a run; `version` is a version id."""
-    if outcome not in OUTCOMES:
-        raise ValueError(f"unknown outcome {outcome!r}")
     meta = fetched or Fetched()
-    session.execute(
-        _INSERT_OBSERVATION,
-        {
-            "run_id": run.id,
-            "page_id": page_row if isinstance(page_row, int) else page_row.id,
-            "observed_at": now,
-            "outcome": outcome,
-            "http_status": meta.http_status,
-            "etag": meta.etag,
-            "last_modified": meta.last_modified,
-            "version_id": version,
-            "elapsed_s": meta.elapsed_s,
-            "bytes": meta.size,
-            "error": error,
-        },
-    )
+    row = {
+        "run_id": run.id,
+        "page_id": page_id,
+        "observed_at": now,
+        "outcome": Outcome(outcome).value,
+        "http_status": meta.http_status,
+        "etag": meta.etag,
+        "last_modified": meta.last_modified,
+        "version_id": version,
+        "elapsed_s": meta.elapsed_s,
+        "bytes": meta.size,
+        "error": error,
+    }
+    if pending is not None:
+        pending.observations.append(row)
+    else:
+        session.execute(_INSERT_OBSERVATION, row)
 
 
-def _touch_page(session: Session, *, page_id: int, kind: str, now: datetime) -> None:
-    session.execute(_TOUCH_PAGE, {"page_id": page_id, "now": now, "kind": kind})
+def _insert_page(session: Session, *, url: str, kind: str, now: datetime) -> int:
+    page_id: int = session.execute(
+        _INSERT_PAGE, {"url": url, "kind": kind, "first_seen_at": now, "last_seen_at": now}
+    ).scalar_one()
+    return page_id
+
+
+def _known_page(
+    session: Session,
+    *,
+    url: str,
+    kind: str,
+    now: datetime,
+    known: PageState | None,
+    pending: PendingRows | None,
+) -> tuple[int, PageState]:
+    """The page's id (created on first sight, touched otherwise) and its state before now."""
+    if known is None:
+        known = page_state(session, url)
+    if known.page_id is None:
+        # First sight (the run holds the lock, so nobody else adds it meanwhile).
+        return _insert_page(session, url=url, kind=kind, now=now), known
+    touch = {"page_id": known.page_id, "now": now, "kind": kind}
+    if pending is not None:
+        pending.touches.append(touch)
+    else:
+        session.execute(_TOUCH_PAGE, touch)
+    return known.page_id, known
 
 
 def record_page(
@@ -410,70 +464,68 @@ def record_page(
     *,
     run: Run,
     url: str,
-    page: Page,
+    encoded: EncodedPage,
     raw: bytes | None,
     now: datetime,
+    parsed: Parsed,
     fetched: Fetched | None = None,
     known: PageState | None = None,
-    content_json: str | None = None,
-    source_fingerprint: str | None = None,
-) -> str:
+    pending: PendingRows | None = None,
+    bodies: BodyStore | None = None,
+) -> Outcome:
     """Store a successfully parsed page: a new version if its content changed. Return the outcome.
 
-    The outcome is "new" (first version), "changed" (new version) or "unchanged" (no version,
-    no blob). `known` is the page's `page_state` read earlier in the run (saves two queries);
-    `content_json` is `page_to_json(page)` when the caller has it; `source_fingerprint` that of
-    `raw` (see `add_version`).
+    The outcome is NEW (first version), CHANGED (new version) or UNCHANGED (no version, no blob).
+    `known` is the page's `page_state` read earlier in the run (saves a query); `bodies` the
+    run's `BodyStore`. When the content is unchanged and `parsed` brings a fingerprint the
+    version does not have, the version keeps it, so a later body like it is not parsed.
     """
-    encoded = content_json if content_json is not None else page_to_json(page)
-    page_id: int
-    if known is not None and known.page_id is not None:
-        page_id, previous_hash = known.page_id, known.content_hash
-        _touch_page(session, page_id=page_id, kind=page.kind, now=now)
-    elif known is not None:
-        # First sight (the run holds the lock, so nobody else adds it meanwhile).
-        page_id = session.execute(
-            _INSERT_PAGE, {"url": url, "kind": page.kind, "first_seen_at": now, "last_seen_at": now}
-        ).scalar_one()
-        previous_hash = None
-    else:
-        page_id = get_or_create_page(session, url=url, kind=page.kind, now=now).id
-        previous_hash = session.execute(
-            select(PageVersion.content_hash)
-            .where(PageVersion.page_id == page_id)
-            .order_by(PageVersion.id.desc())
-            .limit(1)
-        ).scalar_one_or_none()
-    if previous_hash == _digest(encoded):
-        add_observation(
-            session, run=run, page_row=page_id, outcome="unchanged", now=now, fetched=fetched
-        )
-        return "unchanged"
-    version = add_version(
-        session,
-        run=run,
-        page_row=page_id,
-        page=page,
-        raw=raw,
-        now=now,
-        content_json=encoded,
-        source_fingerprint=source_fingerprint,
+    page_id, known = _known_page(
+        session, url=url, kind=encoded.page.kind, now=now, known=known, pending=pending
     )
-    outcome = "new" if previous_hash is None else "changed"
+    version: int | None = None
+    if known.version_id is not None and has_content(known, encoded):
+        outcome = Outcome.UNCHANGED
+        if raw is not None and parsed.source_fingerprint not in (None, known.source_fingerprint):
+            session.execute(
+                _SET_FINGERPRINT,
+                {"version_id": known.version_id, "fingerprint": parsed.source_fingerprint},
+            )
+    else:
+        outcome = Outcome.NEW if known.version_id is None else Outcome.CHANGED
+        version = add_version(
+            session,
+            run=run,
+            page_id=page_id,
+            encoded=encoded,
+            raw=raw,
+            now=now,
+            parsed=parsed,
+            pending=pending,
+            bodies=bodies,
+        )
     add_observation(
         session,
         run=run,
-        page_row=page_id,
+        page_id=page_id,
         outcome=outcome,
         now=now,
         fetched=fetched,
         version=version,
+        pending=pending,
     )
     return outcome
 
 
 def record_unchanged(
-    session: Session, *, run: Run, known: PageState, kind: str, now: datetime, fetched: Fetched
+    session: Session,
+    *,
+    run: Run,
+    known: PageState,
+    kind: str,
+    now: datetime,
+    fetched: Fetched,
+    pending: PendingRows | None = None,
 ) -> None:
     """Record a fetch whose content is known to equal the latest version's, without parsing it.
 
@@ -482,9 +534,16 @@ def record_unchanged(
     """
     if known.page_id is None or known.version_id is None:
         raise ValueError("record_unchanged needs a page with a stored version")
-    _touch_page(session, page_id=known.page_id, kind=kind, now=now)
-    add_observation(
-        session, run=run, page_row=known.page_id, outcome="unchanged", now=now, fetched=fetched
+    record_problem(
+        session,
+        run=run,
+        url="",
+        kind=kind,
+        outcome=Outcome.UNCHANGED,
+        now=now,
+        fetched=fetched,
+        known=known,
+        pending=pending,
     )
 
 
@@ -494,22 +553,25 @@ def record_problem(
     run: Run,
     url: str,
     kind: str,
-    outcome: str,
+    outcome: Outcome,
     now: datetime,
     fetched: Fetched | None = None,
     error: str | None = None,
     known: PageState | None = None,
+    pending: PendingRows | None = None,
 ) -> None:
-    """Record a page that yielded no version this run: not_modified, gone, error or anomaly.
+    """Record a fetch that yields no version: not_modified, gone, error, anomaly (or unchanged).
 
     `known` is the page's `page_state` read earlier in the run (saves a query).
     """
-    page_row: PageRow | int
-    if known is None or known.page_id is None:
-        page_row = get_or_create_page(session, url=url, kind=kind, now=now)
-    else:
-        page_row = known.page_id
-        _touch_page(session, page_id=page_row, kind=kind, now=now)
+    page_id, _ = _known_page(session, url=url, kind=kind, now=now, known=known, pending=pending)
     add_observation(
-        session, run=run, page_row=page_row, outcome=outcome, now=now, fetched=fetched, error=error
+        session,
+        run=run,
+        page_id=page_id,
+        outcome=outcome,
+        now=now,
+        fetched=fetched,
+        error=error,
+        pending=pending,
     )

@@ -57,3 +57,10 @@ class DeliveryKind(StrEnum):
     RUN = "run"  # a run's own report: its files may become latest.* and feed.atom
     RANGE = "range"  # `report FROM TO`: its own files, never latest.*
     ALERT = "alert"  # a problem alert (`[email] problems_after`); its text is the payload
+
+
+# Observation outcomes that leave the page's last version in place: nothing new was stored.
+PROBLEM_OUTCOMES: frozenset[Outcome] = frozenset({Outcome.ERROR, Outcome.ANOMALY, Outcome.GONE})
+# Outcomes whose response's content is what the page's latest version holds (its validators
+# serve conditional requests).
+STORED_OUTCOMES: frozenset[Outcome] = frozenset({Outcome.NEW, Outcome.CHANGED, Outcome.UNCHANGED})

@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage.statuses import PROBLEM_OUTCOMES as PROBLEM_OUTCOMES  # where callers found it
 from storage.statuses import DeliveryKind
 
 NAMING_CONVENTION = {
@@ -115,9 +116,12 @@ class Blob(Base):
     __tablename__ = "blob"
 
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
-    compression: Mapped[str] = mapped_column(String(10))
+    # How `data` is compressed: "zstd:<dictionary>" (storage.compression), "zlib" (before 0002).
+    compression: Mapped[str] = mapped_column(String(40))
     size: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+    # The stored body `data` is compressed against (with the dictionary); it has no base itself.
+    base_sha256: Mapped[str | None] = mapped_column(ForeignKey("blob.sha256"))
 
     def __repr__(self) -> str:
         return f"<Blob {self.sha256[:12]} {self.size}B>"
@@ -133,22 +137,26 @@ class PageVersion(Base):
     page_id: Mapped[int] = mapped_column(ForeignKey("page.id", ondelete="CASCADE"))
     run_id: Mapped[int] = mapped_column(ForeignKey("run.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # SHA-256 of the canonical JSON (scraper.page.page_to_json), uncompressed.
     content_hash: Mapped[str] = mapped_column(String(64))
-    content_json: Mapped[str] = mapped_column(Text)
-    text: Mapped[str] = mapped_column(Text)
+    # scraper.parse.PARSER_VERSION of the parser that produced `content` (0: stored before
+    # versions were recorded). Older ones are re-parsed from the raw body (`db reparse`).
+    parser_version: Mapped[int] = mapped_column(Integer, index=True)
+    # The parser version that could not re-parse the raw body (the version keeps its content).
+    reparse_failed_by: Mapped[int | None] = mapped_column(Integer)
+    # The canonical JSON, zstd-compressed (storage.compression.decompress_content).
+    content: Mapped[bytes] = mapped_column(LargeBinary)
     blob_sha256: Mapped[str | None] = mapped_column(ForeignKey("blob.sha256", ondelete="SET NULL"))
-    # scraper.parse.content_fingerprint of the raw body: a later body with the same one is the
-    # same content, recorded without parsing (None: no raw body, or stored before this column).
+    # The charset of the HTTP Content-Type the raw body was decoded with (None: none sent).
+    transport_charset: Mapped[str | None] = mapped_column(String(40))
+    # scraper.parse.content_fingerprint of a body that parses to `content`: a later body with
+    # the same one is recorded without parsing (None: no raw body).
     source_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
     page: Mapped[Page] = relationship()
 
     def __repr__(self) -> str:
         return f"<PageVersion {self.id} page={self.page_id} run={self.run_id}>"
-
-
-# Observation outcomes that leave the page's last version in place: nothing new was stored.
-PROBLEM_OUTCOMES = ("error", "anomaly", "gone")
 
 
 class Observation(Base):

@@ -56,7 +56,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--long",
         action="store_true",
         default=False,
-        help="run the long fault-injection loops (many SIGKILLs) too",
+        help="run the long fault-injection loops (many SIGKILLs; marked slow) too",
+    )
+    parser.addoption(
+        "--seed",
+        type=int,
+        default=None,
+        help="replay the kill loops' random kill points from this seed (printed by each loop)",
     )
 
 
@@ -65,6 +71,16 @@ def pytest_configure(config: pytest.Config) -> None:
         from tests import golden
 
         golden.enable_update()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `slow` run only with `--long`."""
+    if config.getoption("--long"):
+        return
+    skip = pytest.mark.skip(reason="a long loop: run with --long")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner, Result
 
 from tests.govuk_site import PUBLICATION_PATH, SiteSpec, render_site
@@ -84,3 +85,21 @@ class Tracker:
         result = self.cli("run", "--json", *args)
         assert result.stdout.strip().startswith("{"), result.output
         return result.exit_code, json.loads(result.stdout)
+
+
+def count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the URL of every page the pipeline parses from now on (in-process runs)."""
+    import tracker.pipeline
+
+    parsed: list[str] = []
+
+    def counting(parse: Any) -> Any:
+        def wrapper(source: Any, url: str) -> Any:
+            parsed.append(url)
+            return parse(source, url)
+
+        return wrapper
+
+    parsers = {kind: counting(parse) for kind, parse in tracker.pipeline.PARSERS.items()}
+    monkeypatch.setattr(tracker.pipeline, "PARSERS", parsers)
+    return parsed

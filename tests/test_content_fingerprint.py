@@ -20,12 +20,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, func, select
 
-import tracker.pipeline
 from scraper.errors import LayoutChangedError
 from scraper.page import page_to_json
 from scraper.parse import content_fingerprint, parse_html_document, parse_publication
 from storage.tables import Blob, PageVersion
-from tests.e2e import Tracker
+from tests.e2e import Tracker, count_parses
 from tests.govuk_site import (
     ERAS,
     PUBLICATION_PATH,
@@ -266,15 +265,7 @@ def test_noisy_unchanged_pages_are_recorded_unchanged_without_parsing(
     # Another banner sentence and render stamp on every page: visible, but chrome.
     tracker_.publish(spec, noise_seed=100)
 
-    parsed: list[str] = []
-    for name in ("parse_publication", "parse_html_document"):
-        real = getattr(tracker.pipeline, name)
-
-        def counting(body: bytes, url: str, real: object = real) -> object:
-            parsed.append(url)
-            return real(body, url)  # type: ignore[operator]
-
-        monkeypatch.setattr(tracker.pipeline, name, counting)
+    parsed = count_parses(monkeypatch)
     code, second = tracker_.run_json()
     assert code == 0, second
     assert second["pages"]["unchanged"] == 8

@@ -15,14 +15,16 @@ to reach the server plus a random delay, and SIGKILLs it. Then:
 The site flips between two versions each round (an organisation added, one removed, one
 re-described and a change note), so every killed run is writing new versions.
 
-Default: 20 kills on SQLite and 5 on PostgreSQL; `pytest --long` makes it 200 on SQLite and 20
-on PostgreSQL. Figures: `pytest tests/test_kill_loop.py -s` prints one line per loop and writes
-`kill-loop-<backend>.json` into pytest's base temporary directory.
+Default: 20 kills on SQLite and 5 on PostgreSQL; `pytest --long` adds the loops marked `slow`:
+200 on SQLite and 20 on PostgreSQL. Each loop prints its seed first; `pytest --seed N` replays
+the same kill points. Figures: `pytest tests/test_kill_loop.py -s` prints one line per loop and
+writes `kill-loop-<backend>.json` into pytest's base temporary directory.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import itertools
 import json
 import os
@@ -40,9 +42,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import Session
 
+from scraper.page import Publication, page_to_json
+from storage.content import decode_versions
 from storage.db import sqlite_path
-from storage.tables import OrganisationRow, PageVersion, Run, UpdateEntryRow
+from storage.tables import PageVersion, Run, UpdateEntryRow
 from tests.e2e import Tracker
 from tests.e2e import config_text as e2e_config_text
 from tests.govuk_site import OrgSpec, SiteSpec, default_site
@@ -144,37 +149,33 @@ def check_integrity(database_url: str) -> None:
 
 
 def incomplete_versions(database_url: str) -> list[str]:
-    """Return a line for every version whose rows do not match its parsed content."""
+    """Return a line for every version whose rows do not match its parsed content: the page
+    rebuilt from its stored content and organisation rows must have the version's hash, and
+    its change notes must be its update entry rows."""
     engine = create_engine(database_url)
     problems = []
     try:
-        with engine.connect() as connection:
-            organisations = dict(
-                connection.execute(
-                    select(OrganisationRow.version_id, func.count()).group_by(
-                        OrganisationRow.version_id
-                    )
-                ).all()
-            )
+        with Session(engine) as session:
             updates = dict(
-                connection.execute(
+                session.execute(
                     select(UpdateEntryRow.version_id, func.count()).group_by(
                         UpdateEntryRow.version_id
                     )
                 ).all()
             )
-            versions = connection.execute(select(PageVersion.id, PageVersion.content_json)).all()
+            versions = session.execute(
+                select(PageVersion.id, PageVersion.content_hash, PageVersion.content)
+            ).all()
+            pages = decode_versions(session, [(row.id, row.content) for row in versions])
     finally:
         engine.dispose()
-    for version_id, content_json in versions:
-        content = json.loads(content_json)
-        expected = (
-            len(content.get("organisations", ())),
-            len(content.get("updates", ())),
-        )
-        found = (organisations.get(version_id, 0), updates.get(version_id, 0))
-        if found != expected:
-            problems.append(f"version {version_id}: rows {found}, content {expected}")
+    for version_id, content_hash, _ in versions:
+        page = pages[version_id]
+        if content_hash != hashlib.sha256(page_to_json(page).encode()).hexdigest():
+            problems.append(f"version {version_id}: its rows do not rebuild its content")
+        notes = len(page.updates) if isinstance(page, Publication) else 0
+        if updates.get(version_id, 0) != notes:
+            problems.append(f"version {version_id}: {notes} change notes, other update rows")
     return problems
 
 
@@ -265,15 +266,22 @@ def reference_states(server: SiteServer, directory: Path) -> dict[str, Any]:
 
 
 def kill_loop(
-    server: SiteServer, database_url: str, work: Path, rounds: int, figures: LoopFigures
+    server: SiteServer,
+    database_url: str,
+    work: Path,
+    rounds: int,
+    figures: LoopFigures,
+    seed: int | None,
 ) -> None:
     sites = site_versions()
+    if seed is None:
+        seed = random.randrange(2**32)
+    figures.seed = seed
+    print(f"\nkill loop ({figures.backend}, {rounds} rounds): seed {seed} (replay: --seed {seed})")
+    rng = random.Random(seed)
     reference = reference_states(server, work / "reference")
     server.delay_s = PAGE_DELAY_S
     tracker = make_tracker(server, database_url, work / "killed")
-    seed = int(os.environ.get("LIFESCI_TRACKER_KILL_SEED") or random.randrange(2**32))
-    figures.seed = seed  # LIFESCI_TRACKER_KILL_SEED=<seed> replays the same kill points
-    rng = random.Random(seed)
     tracker.publish(sites["A"])
     run_cli(tracker)
     figures.runs += 1
@@ -355,31 +363,51 @@ def report(figures: LoopFigures, directory: Path) -> None:
     print(f"\nkill loop ({figures.backend}): {summary} ({path})")
 
 
-def test_sigkill_at_random_points_on_sqlite(
-    server: SiteServer, tmp_path: Path, figures_dir: Path, request: pytest.FixtureRequest
-) -> None:
-    rounds = LONG_KILLS if request.config.getoption("--long") else KILLS
+def sqlite_loop(tmp_path: Path, rounds: int, request: pytest.FixtureRequest) -> None:
     figures = LoopFigures("sqlite")
+    server = request.getfixturevalue("server")
     try:
-        kill_loop(server, f"sqlite:///{tmp_path}/killed.db", tmp_path, rounds, figures)
+        kill_loop(
+            server,
+            f"sqlite:///{tmp_path}/killed.db",
+            tmp_path,
+            rounds,
+            figures,
+            request.config.getoption("--seed"),
+        )
     finally:
-        report(figures, figures_dir)
-    assert figures.kills >= rounds // 2  # most rounds really killed a run
+        report(figures, request.getfixturevalue("figures_dir"))
+    assert figures.kills >= rounds // 2, figures  # most rounds really killed a run
+
+
+def postgresql_loop(tmp_path: Path, rounds: int, request: pytest.FixtureRequest) -> None:
+    figures = LoopFigures("postgresql")
+    server = request.getfixturevalue("server")
+    url = request.getfixturevalue("pg_schema_url")
+    try:
+        kill_loop(server, url, tmp_path, rounds, figures, request.config.getoption("--seed"))
+    finally:
+        report(figures, request.getfixturevalue("figures_dir"))
+
+
+def test_sigkill_at_random_points_on_sqlite(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    sqlite_loop(tmp_path, KILLS, request)
 
 
 def test_sigkill_at_random_points_on_postgresql(
-    server: SiteServer,
-    pg_schema_url: str,
-    tmp_path: Path,
-    figures_dir: Path,
-    request: pytest.FixtureRequest,
+    tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    rounds = PG_LONG_KILLS if request.config.getoption("--long") else PG_KILLS
-    figures = LoopFigures("postgresql")
-    try:
-        kill_loop(server, pg_schema_url, tmp_path, rounds, figures)
-    finally:
-        report(figures, figures_dir)
+    postgresql_loop(tmp_path, PG_KILLS, request)
+
+
+@pytest.mark.slow
+def test_many_sigkills_on_sqlite(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    sqlite_loop(tmp_path, LONG_KILLS, request)
+
+
+@pytest.mark.slow
+def test_many_sigkills_on_postgresql(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    postgresql_loop(tmp_path, PG_LONG_KILLS, request)
 
 
 # --- a kill while the first run creates the schema --------------------------------------------

@@ -58,7 +58,9 @@ def test_prune_drops_old_raw_bodies_but_keeps_versions(tracker: Tracker, tmp_pat
     tracker.publish(site)
     tracker.run_json()
     changed = copy.deepcopy(site)
-    changed.docs[0].stages[0].orgs.append(OrgSpec("New Org", None, "<p>New.</p>"))
+    # The last document: the first one's body is the base the others are compressed against
+    # (storage.compression), kept while they are.
+    changed.docs[-1].stages[0].orgs.append(OrgSpec("New Org", None, "<p>New.</p>"))
     tracker.publish(changed)
     tracker.run_json()
     result = tracker.cli("db", "prune", "--raw-older-than", "0")
@@ -67,11 +69,30 @@ def test_prune_drops_old_raw_bodies_but_keeps_versions(tracker: Tracker, tmp_pat
     with sqlite3.connect(tmp_path / "tracker.db") as connection:
         assert connection.execute("SELECT count(*) FROM page_version").fetchone() == (9,)
         assert connection.execute("SELECT count(*) FROM blob").fetchone() == (8,)
-    url = tracker.server.url(site.docs[0].path)
+    url = tracker.server.url(site.docs[-1].path)
     old = tracker.cli("show", url, "1", "--raw")
     assert old.exit_code == 2
     assert "not stored (pruned?)" in old.output
     assert json.loads(tracker.cli("show", url, "1").stdout)["kind"] == "html_document"
+
+
+def test_prune_keeps_a_body_others_are_compressed_against(tracker: Tracker) -> None:
+    site = default_site("2021")
+    tracker.publish(site)
+    tracker.run_json()
+    changed = copy.deepcopy(site)
+    changed.docs[0].stages[0].orgs.append(OrgSpec("New Org", None, "<p>New.</p>"))
+    tracker.publish(changed)
+    tracker.run_json()
+    result = tracker.cli("db", "prune", "--raw-older-than", "0")
+    assert result.stdout.strip() == "removed 0 raw bodies"  # the base of the other documents
+    assert (
+        "not stored (pruned?)"
+        in tracker.cli("show", tracker.server.url(site.docs[0].path), "1", "--raw").output
+    )
+    for doc in changed.docs:
+        raw = tracker.cli("show", tracker.server.url(doc.path), "--raw")
+        assert raw.stdout_bytes == tracker.server.pages[doc.path]
 
 
 def test_pyproject_lists_every_package_of_the_tree() -> None:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from scraper.page import DocumentLink, HtmlDocument, Organisation, Publication, UpdateEntry
+from scraper.page import DocumentLink, HtmlDocument, Organisation, Page, Publication, UpdateEntry
 from storage import queries, snapshots
 from storage.db import create_db_engine, make_sessionmaker, needs_upgrade, upgrade
 from storage.errors import RefError
+from storage.statuses import Outcome
 from storage.tables import Blob, Observation, OrganisationRow, PageVersion, Run, UpdateEntryRow
 
 PUB = "https://www.gov.uk/government/publications/uk-life-sciences-support"
@@ -57,6 +59,21 @@ def sessions(database_url: str) -> sessionmaker[Session]:
     return make_sessionmaker(engine)
 
 
+def record(
+    session: Session, run: Run, url: str, page: Page, raw: bytes | None, **options: Any
+) -> Outcome:
+    """Store a parsed page as the pipeline does (parser version 1)."""
+    return snapshots.record_page(
+        session,
+        run=run,
+        url=url,
+        encoded=snapshots.encode_page(page),
+        raw=raw,
+        parsed=snapshots.Parsed(1, "fingerprint" if raw else None),
+        **options,
+    )
+
+
 def finish(session: Session, run: Run, status: str = "ok") -> None:
     run.status = status
     run.finished_at = run.started_at + timedelta(minutes=1)
@@ -79,12 +96,12 @@ def test_unchanged_content_adds_no_version_and_no_blob(sessions: sessionmaker[Se
             run = snapshots.start_run(
                 session, trigger="manual", now=T0 + timedelta(days=day), pid=1
             )
-            outcome = snapshots.record_page(
+            outcome = record(
                 session,
-                run=run,
-                url=DOC,
-                page=document("AMRC", "CPRD"),
-                raw=b"<html>%d" % day,
+                run,
+                DOC,
+                document("AMRC", "CPRD"),
+                b"<html>%d" % day,
                 now=T0,
             )
             finish(session, run)
@@ -99,17 +116,13 @@ def test_unchanged_content_adds_no_version_and_no_blob(sessions: sessionmaker[Se
 def test_changed_content_adds_one_version_with_its_rows(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as session:
         run = snapshots.start_run(session, trigger="manual", now=T0, pid=1)
-        snapshots.record_page(session, run=run, url=PUB, page=publication(DOC), raw=b"p", now=T0)
-        snapshots.record_page(session, run=run, url=DOC, page=document("AMRC"), raw=b"a", now=T0)
+        record(session, run, PUB, publication(DOC), b"p", now=T0)
+        record(session, run, DOC, document("AMRC"), b"a", now=T0)
         finish(session, run)
     with sessions.begin() as session:
         run = snapshots.start_run(session, trigger="manual", now=T0 + timedelta(days=1), pid=1)
-        pub_outcome = snapshots.record_page(
-            session, run=run, url=PUB, page=publication(DOC, notes=2), raw=b"p2", now=T0
-        )
-        doc_outcome = snapshots.record_page(
-            session, run=run, url=DOC, page=document("AMRC", "CPRD"), raw=b"b", now=T0
-        )
+        pub_outcome = record(session, run, PUB, publication(DOC, notes=2), b"p2", now=T0)
+        doc_outcome = record(session, run, DOC, document("AMRC", "CPRD"), b"b", now=T0)
         finish(session, run)
     assert (pub_outcome, doc_outcome) == ("changed", "changed")
     with sessions() as session:
@@ -125,12 +138,12 @@ def test_changed_content_adds_one_version_with_its_rows(sessions: sessionmaker[S
 def test_a_document_no_longer_listed_leaves_the_state(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as session:
         run = snapshots.start_run(session, trigger="manual", now=T0, pid=1)
-        snapshots.record_page(session, run=run, url=PUB, page=publication(DOC), raw=None, now=T0)
-        snapshots.record_page(session, run=run, url=DOC, page=document("AMRC"), raw=None, now=T0)
+        record(session, run, PUB, publication(DOC), None, now=T0)
+        record(session, run, DOC, document("AMRC"), None, now=T0)
         finish(session, run)
     with sessions.begin() as session:
         run = snapshots.start_run(session, trigger="manual", now=T0, pid=1)
-        snapshots.record_page(session, run=run, url=PUB, page=publication(), raw=None, now=T0)
+        record(session, run, PUB, publication(), None, now=T0)
         finish(session, run)
     with sessions() as session:
         latest = queries.resolve_ref(session, "latest")
@@ -177,12 +190,12 @@ def test_runs_left_running_are_marked_failed(sessions: sessionmaker[Session]) ->
 def test_conditional_headers_come_from_the_stored_response(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as session:
         run = snapshots.start_run(session, trigger="manual", now=T0, pid=1)
-        snapshots.record_page(
+        record(
             session,
-            run=run,
-            url=DOC,
-            page=document("AMRC"),
-            raw=b"x",
+            run,
+            DOC,
+            document("AMRC"),
+            b"x",
             now=T0,
             fetched=snapshots.Fetched(http_status=200, etag='"abc"', last_modified="Mon"),
         )
@@ -191,50 +204,28 @@ def test_conditional_headers_come_from_the_stored_response(sessions: sessionmake
             run=run,
             url=DOC,
             kind="html_document",
-            outcome="error",
+            outcome=Outcome.ERROR,
             now=T0,
             fetched=snapshots.Fetched(http_status=500, etag='"err"'),
             error="HTTP 500",
         )
     with sessions() as session:
-        assert snapshots.conditional_headers(session, DOC) == ('"abc"', "Mon")
+        state = snapshots.page_state(session, DOC)
+        assert (state.etag, state.last_modified) == ('"abc"', "Mon")
 
 
 def test_every_page_state_at_once_is_each_page_s_state(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as session:
         run = snapshots.start_run(session, trigger="manual", now=T0, pid=1)
         fetched = snapshots.Fetched(http_status=200, etag='"e1"', last_modified="Mon")
-        snapshots.record_page(
-            session, run=run, url=PUB, page=publication(DOC), raw=b"p", now=T0, fetched=fetched
-        )
-        snapshots.record_page(session, run=run, url=DOC, page=document("AMRC"), raw=b"a", now=T0)
-        snapshots.record_page(session, run=run, url=DOC, page=document("MHRA"), raw=b"b", now=T1)
+        record(session, run, PUB, publication(DOC), b"p", now=T0, fetched=fetched)
+        record(session, run, DOC, document("AMRC"), b"a", now=T0)
+        record(session, run, DOC, document("MHRA"), b"b", now=T1)
     with sessions() as session:
         states = snapshots.page_states(session)
         assert sorted(states) == sorted([PUB, DOC])
         for url, state in states.items():
-            one = snapshots.page_state(session, url)
-            assert state.content_deferred
-            snapshots.load_content(session, state)
-            assert (
-                state.page_id,
-                state.version_id,
-                state.content_hash,
-                state.content_json,
-                state.blob_sha256,
-                state.etag,
-                state.last_modified,
-                state.source_fingerprint,
-            ) == (
-                one.page_id,
-                one.version_id,
-                one.content_hash,
-                one.content_json,
-                one.blob_sha256,
-                one.etag,
-                one.last_modified,
-                one.source_fingerprint,
-            )
-            assert state.page == one.page
-        assert states[DOC].page == document("MHRA")
+            assert state == snapshots.page_state(session, url)
+        assert snapshots.load_page(session, states[DOC]) == document("MHRA")
         assert (states[PUB].etag, states[DOC].etag) == ('"e1"', None)
+        assert snapshots.load_page(session, snapshots.PageState()) is None

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, func, select
 
 from scraper.page import HtmlDocument
 from storage.tables import Blob, Observation, OrganisationRow, PageVersion, Run, UpdateEntryRow
-from tests.e2e import Tracker
+from tests.e2e import Tracker, count_parses
 from tests.govuk_site import OrgSpec, SiteSpec, default_site
 from tests.site_server import SiteServer
 from tracker import __version__
@@ -271,3 +272,83 @@ def test_each_page_outcome_is_announced_as_it_happens(
     )
     assert seen == [page.url for page in result.pages]
     assert len(seen) == 8
+
+
+def test_a_crash_keeps_the_committed_batches_and_the_next_run_fetches_the_rest(
+    tracker: Tracker, site: SiteSpec, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import scraper.fetch
+    from tracker import pipeline
+
+    monkeypatch.setattr(pipeline, "BATCH_PAGES", 3)
+    real_fetch = scraper.fetch.Fetcher.fetch
+    fetches: list[str] = []
+
+    def crashing_fetch(self: Any, url: str, **options: Any) -> Any:
+        fetches.append(url)
+        if len(fetches) == 6:
+            raise KeyboardInterrupt  # the process dies while its second batch is open
+        return real_fetch(self, url, **options)
+
+    monkeypatch.setattr(scraper.fetch.Fetcher, "fetch", crashing_fetch)
+    tracker.publish(site)
+    crashed = tracker.cli("run")
+    assert crashed.exit_code != 0
+    assert count(database_url, Observation) == count(database_url, PageVersion) == 3
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        status = connection.execute(select(Run.status)).scalar_one()
+    engine.dispose()
+    assert status == "failed"
+
+    monkeypatch.setattr(scraper.fetch.Fetcher, "fetch", real_fetch)
+    code, result = tracker.run_json()
+    assert code == 0, result
+    assert (result["pages"]["new"], result["pages"]["not_modified"]) == (5, 3)
+    assert count(database_url, PageVersion) == 8
+
+
+def test_a_parse_that_finds_the_same_content_keeps_the_new_fingerprint(
+    tracker: Tracker, site: SiteSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A body the parser reads differently (here a new id on a heading) but that parses to the
+    stored content is parsed once; its fingerprint is kept, so the next run need not parse it."""
+    path = site.doc(EXPERIMENTAL).path
+
+    def publish(noise: int) -> None:
+        tracker.publish(site, noise_seed=noise)
+        body = tracker.server.pages[path]
+        tracker.server.pages[path] = body.replace(b"<h3", b'<h3 id="renamed-anchor"', 1)
+
+    tracker.server.etags = False
+    tracker.publish(site, noise_seed=1)
+    assert tracker.run_json()[0] == 0
+    parsed = count_parses(monkeypatch)
+    publish(2)
+    code, result = tracker.run_json()
+    assert (code, result["pages"]["unchanged"]) == (0, 8)
+    assert parsed == [tracker.server.url(path)]
+    publish(3)
+    code, result = tracker.run_json()
+    assert (code, result["pages"]["unchanged"]) == (0, 8)
+    assert parsed == [tracker.server.url(path)]  # not parsed again
+
+
+def test_raw_bodies_are_stored_small_and_read_back_exactly(
+    tracker: Tracker, site: SiteSpec, database_url: str
+) -> None:
+    tracker.publish(site)
+    assert tracker.run_json()[0] == 0
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Blob.compression, Blob.size, func.length(Blob.data), Blob.base_sha256)
+        ).all()
+    engine.dispose()
+    assert {row.compression for row in rows} == {"zstd:govuk1"}
+    # Each page kind's first body is the base the others are compressed against.
+    assert sum(row.base_sha256 is None for row in rows) == 2
+    assert sum(row[2] for row in rows) < sum(row.size for row in rows) / 8
+    for doc in site.docs:
+        raw = tracker.cli("show", tracker.server.url(doc.path), "--raw")
+        assert raw.stdout_bytes == tracker.server.pages[doc.path]

@@ -1,44 +1,50 @@
 """One tracking run: fetch -> parse -> store -> diff -> report. The only place the stages meet.
 
-Each page is stored in its own transaction; a final transaction finishes the run and writes its
-summary and outbox rows. A fault on one page never stops the others and never removes anything.
+Pages are stored in batches (`BATCH_PAGES` pages or `BATCH_SECONDS` of work per transaction);
+a final transaction finishes the run and writes its summary and outbox rows. A crash mid-run
+keeps the committed batches; the open batch's pages are fetched again by the next run, which
+marks the crashed run failed; a version is never half-written. A fault on one page never stops
+the others and never removes anything.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Final
 
 import requests
 from sqlalchemy.orm import Session, sessionmaker
 
-from changes.changeset import ChangeSet, StateRef, summary_to_dict
+from changes.changeset import ChangeSet, StateRef
 from reports.model import Report
 from scraper.errors import FetchError, LayoutChangedError
 from scraper.fetch import Fetcher, FetchResult
-from scraper.page import Attachment, DocumentLink, Page, Publication, page_to_json
-from scraper.parse import HtmlSource, content_fingerprint, parse_html_document, parse_publication
+from scraper.page import Attachment, DocumentLink, Page, Publication
+from scraper.parse import PARSER_VERSION, HtmlSource
 from storage import snapshots
 from storage.db import take_write_lock, write_transaction
-from storage.statuses import DeliveryKind
-from storage.tables import PROBLEM_OUTCOMES, Run
+from storage.statuses import PROBLEM_OUTCOMES, DeliveryKind, Outcome, RunStatus, Trigger
+from storage.tables import Run
 from tracker.clock import Clock, utc_now
 from tracker.config import Config
 from tracker.delivery import Deliveries, SendStats
 from tracker.guard import anomaly_reason
 from tracker.outgoing import problems_of_run
-from tracker.states import refresh_explained_runs, run_changes
+from tracker.parsing import PARSERS, html_source
+from tracker.reparse import reparse_store, stale_version_count
+from tracker.states import record_summary, refresh_explained_runs, run_changes
 
 logger = logging.getLogger(__name__)
-# Fingerprints of stored raw bodies, by blob key: a process that runs again (`schedule`) need not
-# load and fingerprint the same stored body every run. Bounded; cleared when full.
-_STORED_FINGERPRINTS: dict[str, str] = {}
-_MAX_STORED_FINGERPRINTS = 20_000
+# A batch of pages is committed after this many pages or this much time, whichever comes first
+# (DESIGN §7): a crash loses at most one batch's work, which the next run fetches again.
+BATCH_PAGES: Final = 100
+BATCH_SECONDS: Final = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +53,7 @@ class PageOutcome:
 
     url: str
     kind: str
-    outcome: str  # new | changed | unchanged | not_modified | gone | error | anomaly
+    outcome: Outcome
     reason: str | None = None
 
 
@@ -56,7 +62,7 @@ class RunResult:
     """The outcome of a run, for the CLI summary, `--json` and reports."""
 
     run_id: int
-    status: str
+    status: RunStatus
     pages: tuple[PageOutcome, ...]
     changeset: ChangeSet
     organisations_stored: int
@@ -64,6 +70,7 @@ class RunResult:
     title: str = ""  # the tracked publications' stored titles (reports.model.Report.title)
     stale_runs_failed: tuple[int, ...] = field(default=())
     deliveries: SendStats = field(default_factory=SendStats)
+    reparsed_versions: int = 0  # stored versions re-parsed before tracking (a new parser)
 
     @property
     def problems(self) -> tuple[PageOutcome, ...]:
@@ -73,7 +80,7 @@ class RunResult:
     @property
     def exit_code(self) -> int:
         """0 when every page was tracked, else 1 (data kept, nothing lost)."""
-        return 0 if self.status == "ok" else 1
+        return 0 if self.status == RunStatus.OK else 1
 
     def page_counts(self) -> dict[str, int]:
         """Return the per-outcome page counts of DESIGN §4."""
@@ -84,9 +91,10 @@ def count_pages(outcomes: Sequence[PageOutcome]) -> dict[str, int]:
     """Count pages per outcome as in DESIGN §4; `fetched` counts pages answered (errors are not)."""
     keys = ("fetched", "new", "changed", "unchanged", "not_modified", "gone", "errors", "anomalies")
     counts = dict.fromkeys(keys, 0)
+    plural = {Outcome.ERROR: "errors", Outcome.ANOMALY: "anomalies"}
     for page in outcomes:
-        counts[{"error": "errors", "anomaly": "anomalies"}.get(page.outcome, page.outcome)] += 1
-        if page.kind != "attachment" and page.outcome != "error":
+        counts[plural.get(page.outcome, page.outcome.value)] += 1
+        if page.kind != "attachment" and page.outcome != Outcome.ERROR:
             counts["fetched"] += 1
     return counts
 
@@ -128,6 +136,11 @@ class RunPipeline:
         # Every stored page's state, read once at the first page; a page's entry is used once.
         self._states: dict[str, snapshots.PageState] | None = None
         self._tracked: set[str] = set()
+        # The open batch: its rows not yet written, its page count and when it began.
+        self._pending = snapshots.PendingRows()
+        self._bodies = snapshots.BodyStore()
+        self._batch_pages = 0
+        self._batch_started = 0.0
 
     def _db(self) -> Session:
         # One session for the whole run: making one per page cost more than the page's queries.
@@ -137,8 +150,8 @@ class RunPipeline:
 
     @contextmanager
     def _reading(self) -> Iterator[Session]:
-        """The run's session for reads; the read transaction ends with the block, so none stays
-        open across a fetch."""
+        """The run's session for reads. Outside a batch the read transaction ends with the
+        block, so none stays open across a fetch; inside one, it sees the batch's rows."""
         session = self._db()
         outermost = not session.in_transaction()
         try:
@@ -149,17 +162,36 @@ class RunPipeline:
 
     @contextmanager
     def _writing(self) -> Iterator[Session]:
-        """The run's session in a transaction committed at the end of the block (one per page)."""
+        """The run's session in the open batch's transaction (begun if none is open); the batch
+        is committed once it holds `BATCH_PAGES` pages or is `BATCH_SECONDS` old."""
         session = self._db()
-        with session.begin():
+        if self._batch_pages == 0:
+            if session.in_transaction():
+                session.rollback()  # a read transaction: nothing to keep
+            session.begin()
             take_write_lock(session)  # `outbox retry` may write meanwhile (SQLite)
-            yield session
+            self._batch_started = time.monotonic()
+        yield session
+        self._batch_pages += 1
+        if (
+            self._batch_pages >= BATCH_PAGES
+            or time.monotonic() - self._batch_started >= BATCH_SECONDS
+        ):
+            self.commit()
+
+    def commit(self) -> None:
+        """Write the open batch's pending rows and commit it (nothing to do without one)."""
+        if self._batch_pages and self._session is not None:
+            self._pending.flush(self._session)
+            self._session.commit()
+        self._batch_pages = 0
 
     def close(self) -> None:
-        """Release the run's database session."""
+        """Release the run's database session; an open batch is rolled back (lost)."""
         if self._session is not None:
             self._session.close()
             self._session = None
+        self._batch_pages = 0
 
     def _record(self, outcome: PageOutcome) -> None:
         self.outcomes.append(outcome)
@@ -183,63 +215,52 @@ class RunPipeline:
         """
         with self._reading() as session:
             known = self._page_state(session, url)
-            if want_page:
-                snapshots.load_content(session, known)
-            # Without validators no 304 can come: read the stored body now, in the same session.
-            validators = known.etag is not None or known.last_modified is not None
-            cached = (
-                known.source_fingerprint is not None or known.blob_sha256 in _STORED_FINGERPRINTS
-            )
-            stored_body = None if validators or cached else self._stored_body(session, known)
-
-        def stored() -> Page | None:
-            return known.page if want_page else None
+            stored_page = snapshots.load_page(session, known) if want_page else None
 
         try:
             result = self.fetcher.fetch(url, etag=known.etag, last_modified=known.last_modified)
         except FetchError as exc:
-            self._problem(url, kind, "error", exc.reason, known=known)
-            return stored()
+            self._problem(url, kind, Outcome.ERROR, exc.reason, known=known)
+            return stored_page
         meta = _fetched_meta(result)
         if result.not_modified and known.version_id is not None:
-            self._problem(url, kind, "not_modified", None, meta, known=known)
-            return stored()
+            self._problem(url, kind, Outcome.NOT_MODIFIED, None, meta, known=known)
+            return stored_page
         if result.gone or result.not_modified:
             why = f"HTTP {result.status}" if result.gone else "304 with nothing stored"
-            self._problem(url, kind, "gone" if result.gone else "error", why, meta, known=known)
-            return stored()
-        source = HtmlSource(result.body)  # read by lxml once, for the fingerprint and the parse
-        same, fingerprint = self._same_content(source, known, stored_body)
-        if same:
+            outcome = Outcome.GONE if result.gone else Outcome.ERROR
+            self._problem(url, kind, outcome, why, meta, known=known)
+            return stored_page
+        charset: str | None = result.charset  # FetchResult.charset (DESIGN §5)
+        source = html_source(result.body, charset)  # read by lxml once: fingerprint and parse
+        if self._same_content(source, known):
             self._store_unchanged(url, kind, known, meta)
-            return stored()
+            return stored_page
         try:
             page = parse(source, url)
         except LayoutChangedError as exc:
-            self._problem(url, kind, "anomaly", exc.reason, meta, known=known)
-            return stored()
-        content_json = page_to_json(page)
-        if known.content_hash != hashlib.sha256(content_json.encode("utf-8")).hexdigest():
-            with self._reading() as session:
-                snapshots.load_content(session, known)
+            self._problem(url, kind, Outcome.ANOMALY, exc.reason, meta, known=known)
+            return stored_page
+        encoded = snapshots.encode_page(page)
+        if known.version_id is not None and not snapshots.has_content(known, encoded):
+            if stored_page is None:
+                with self._reading() as session:
+                    stored_page = snapshots.load_page(session, known)
             reason = anomaly_reason(
-                known.page, page, max_removed_fraction=self.config.source.max_removed_fraction
+                stored_page, page, max_removed_fraction=self.config.source.max_removed_fraction
             )
             if reason is not None and not self.accept_anomalies:
-                self._problem(url, kind, "anomaly", reason, meta, known=known)
-                return stored()
-            # A new version: keep its body's fingerprint, so a later run need not parse it again.
-            if fingerprint is None:
-                fingerprint = source.fingerprint
-        self._store(
-            url,
-            page,
-            result.body,
-            meta,
-            known=known,
-            content_json=content_json,
-            source_fingerprint=fingerprint,
-        )
+                self._problem(url, kind, Outcome.ANOMALY, reason, meta, known=known)
+                return stored_page
+            if known.parser_version != PARSER_VERSION:
+                logger.warning(
+                    "%s: its stored version comes from parser version %s and could not be "
+                    "re-parsed: this version is its new baseline (differences not reported)",
+                    url,
+                    known.parser_version,
+                )
+        parsed = snapshots.Parsed(PARSER_VERSION, source.fingerprint, charset)
+        self._store(url, encoded, result.body, meta, parsed, known=known)
         return page
 
     def _page_state(self, session: Session, url: str) -> snapshots.PageState:
@@ -247,50 +268,32 @@ class RunPipeline:
         if self._states is None:
             self._states = snapshots.page_states(session)
         if url in self._tracked:  # a second time in one run: what the first time stored
+            self._pending.flush(session)
             return snapshots.page_state(session, url)
         self._tracked.add(url)
         return self._states.pop(url, None) or snapshots.PageState()
 
-    def _stored_body(self, session: Session, known: snapshots.PageState) -> bytes | None:
-        """The raw body behind the page's latest version, when it has one (to skip parsing)."""
-        if known.blob_sha256 is None:
-            return None
-        return snapshots.load_blob(session, known.blob_sha256)
-
-    def _same_content(
-        self, source: HtmlSource, known: snapshots.PageState, stored_body: bytes | None
-    ) -> tuple[bool, str | None]:
+    @staticmethod
+    def _same_content(source: HtmlSource, known: snapshots.PageState) -> bool:
         """Whether `source`'s body has the stored version's content, decided without parsing it.
 
         True when it is byte-identical to the version's raw body (whose blob key is the body's
-        SHA-256), or the same to the parser: equal `content_fingerprint`s, so per-request noise
-        outside what the parser reads does not count. The stored body's fingerprint is the
-        version's `source_fingerprint` (versions stored before that column: computed from the
-        blob). Also returns the body's fingerprint when it was computed.
+        SHA-256), or the same to the parser: its `content_fingerprint` is the version's, so
+        per-request noise outside what the parser reads does not count. Never for a version
+        from an older parser: its content is not what the current parser makes of the body.
         """
-        key = known.blob_sha256
-        if key is None:
-            return False, None
-        if hashlib.sha256(source.body).hexdigest() == key:
-            return True, None
-        stored = known.source_fingerprint or _STORED_FINGERPRINTS.get(key)
-        if stored is None:
-            if stored_body is None:
-                with self._reading() as session:
-                    stored_body = self._stored_body(session, known)
-            stored = content_fingerprint(stored_body) if stored_body is not None else None
-            if stored is None:
-                return False, None
-            if len(_STORED_FINGERPRINTS) >= _MAX_STORED_FINGERPRINTS:
-                _STORED_FINGERPRINTS.clear()
-            _STORED_FINGERPRINTS[key] = stored
-        fingerprint = source.fingerprint
-        return fingerprint == stored, fingerprint
+        if known.blob_sha256 is None or known.parser_version != PARSER_VERSION:
+            return False
+        if hashlib.sha256(source.body).hexdigest() == known.blob_sha256:
+            return True
+        return known.source_fingerprint is not None and (
+            source.fingerprint == known.source_fingerprint
+        )
 
     def record_attachment(self, link: DocumentLink) -> None:
         """Store a non-HTML attachment's metadata as a page version (never fetched)."""
         page = Attachment(url=link.url, title=link.title, attributes=link.attributes)
-        self._store(link.url, page, None, None)
+        self._store(link.url, snapshots.encode_page(page), None, None, None)
 
     def _run(self) -> Run:
         """The run row, read once (detached): storage only reads its id."""
@@ -303,49 +306,55 @@ class RunPipeline:
     def _store(
         self,
         url: str,
-        page: Page,
+        encoded: snapshots.EncodedPage,
         raw: bytes | None,
         meta: snapshots.Fetched | None,
+        parsed: snapshots.Parsed | None,
         *,
         known: snapshots.PageState | None = None,
-        content_json: str | None = None,
-        source_fingerprint: str | None = None,
     ) -> None:
         with self._writing() as session:
             outcome = snapshots.record_page(
                 session,
                 run=self._run(),
                 url=url,
-                page=page,
+                encoded=encoded,
                 raw=raw,
                 now=self.clock(),
+                parsed=parsed or snapshots.Parsed(PARSER_VERSION),
                 fetched=meta,
-                known=known,
-                content_json=content_json,
-                source_fingerprint=source_fingerprint,
+                known=known if known is not None else self._page_state(session, url),
+                pending=self._pending,
+                bodies=self._bodies,
             )
         logger.info("%s: %s", url, outcome)
-        self._record(PageOutcome(url, page.kind, outcome))
+        self._record(PageOutcome(url, encoded.page.kind, outcome))
 
     def _store_unchanged(
         self, url: str, kind: str, known: snapshots.PageState, meta: snapshots.Fetched
     ) -> None:
         with self._writing() as session:
             snapshots.record_unchanged(
-                session, run=self._run(), known=known, kind=kind, now=self.clock(), fetched=meta
+                session,
+                run=self._run(),
+                known=known,
+                kind=kind,
+                now=self.clock(),
+                fetched=meta,
+                pending=self._pending,
             )
         logger.info("%s: unchanged (same content as stored, not parsed)", url)
-        self._record(PageOutcome(url, kind, "unchanged"))
+        self._record(PageOutcome(url, kind, Outcome.UNCHANGED))
 
     def _problem(
         self,
         url: str,
         kind: str,
-        outcome: str,
+        outcome: Outcome,
         reason: str | None,
         meta: snapshots.Fetched | None = None,
         *,
-        known: snapshots.PageState | None = None,
+        known: snapshots.PageState,
     ) -> None:
         with self._writing() as session:
             snapshots.record_problem(
@@ -358,32 +367,71 @@ class RunPipeline:
                 fetched=meta,
                 error=reason,
                 known=known,
+                pending=self._pending,
             )
-        log = logger.info if outcome == "not_modified" else logger.warning
+        log = logger.info if outcome == Outcome.NOT_MODIFIED else logger.warning
         log("%s: %s%s", url, outcome, f" ({reason})" if reason else "")
         self._record(PageOutcome(url, kind, outcome, reason))
 
     def track_all(self) -> str:
-        """Track every configured publication and its documents; return the publication title."""
+        """Track every configured publication and its documents; return the publication title.
+
+        Commits the last batch when done.
+        """
         title = ""
         for url in self.config.source.urls:
-            publication = self.track_page(url, "publication", parse_publication)
+            publication = self.track_page(url, "publication", PARSERS["publication"])
             if not isinstance(publication, Publication):
                 continue
             title = title or publication.title
             for link in publication.documents:
                 if link.kind == "html":
-                    self.track_page(link.url, "html_document", parse_html_document, want_page=False)
+                    parse = PARSERS["html_document"]
+                    self.track_page(link.url, "html_document", parse, want_page=False)
                 else:
                     self.record_attachment(link)
+        self.commit()
         return title
 
 
-def _run_status(outcomes: list[PageOutcome]) -> str:
+def _run_status(outcomes: list[PageOutcome]) -> RunStatus:
     tracked = [o for o in outcomes if o.outcome not in PROBLEM_OUTCOMES]
     if not tracked:
-        return "failed"
-    return "partial" if len(tracked) < len(outcomes) else "ok"
+        return RunStatus.FAILED
+    return RunStatus.PARTIAL if len(tracked) < len(outcomes) else RunStatus.OK
+
+
+def reparse_stale_versions(sessions: sessionmaker[Session]) -> int:
+    """Re-parse stored versions from an older parser before tracking; return how many.
+
+    Otherwise the run would compare what the current parser makes of a page with what an
+    older one made of it, and report the parser's changes as GOV.UK's. Logged once.
+    """
+    with sessions() as session:
+        stale = stale_version_count(session, PARSER_VERSION)
+    if not stale:
+        return 0
+    logger.warning(
+        "%d stored versions come from an older parser: re-parsing their raw bodies with parser "
+        "version %d before tracking (what `lifesci-tracker db reparse` does)",
+        stale,
+        PARSER_VERSION,
+    )
+    summary = reparse_store(sessions)
+    logger.warning("re-parse done: %s", summary.describe())
+    return summary.reparsed
+
+
+def _failure_reasons(outcomes: Sequence[PageOutcome]) -> str:
+    """Say why no page could be tracked: each distinct reason once (an unreachable host gives
+    every page the same one), with the first page it stopped."""
+    first_url: dict[str, str] = {}
+    for outcome in outcomes:
+        first_url.setdefault(outcome.reason or str(outcome.outcome), outcome.url)
+    if len(first_url) == 1:
+        return next(iter(first_url))
+    shown = list(first_url.items())[:3]
+    return "; ".join(f"{url}: {reason}" for reason, url in shown) or "no pages"
 
 
 def run_once(
@@ -392,7 +440,7 @@ def run_once(
     sessions: sessionmaker[Session],
     http: requests.Session,
     fetcher_factory: Callable[[requests.Session], Fetcher],
-    trigger: str = "manual",
+    trigger: Trigger | str = Trigger.MANUAL,
     accept_anomalies: bool = False,
     report: bool = True,
     clock: Clock = utc_now,
@@ -400,7 +448,8 @@ def run_once(
 ) -> RunResult:
     """Run one tracking run and return its result. The caller holds the run lock.
 
-    `on_page` is told each page's outcome as soon as it is known (the CLI's progress display).
+    Versions from an older parser are re-parsed first (`reparse_stale_versions`). `on_page` is
+    told each page's outcome as soon as it is known (the CLI's progress display).
 
     Raises:
         ConfigError: a notify target cannot be used (before anything is fetched or stored).
@@ -408,7 +457,11 @@ def run_once(
     deliveries = Deliveries(config) if report else None
     with write_transaction(sessions) as session:
         stale = snapshots.fail_stale_runs(session, now=clock())
-        run_id = snapshots.start_run(session, trigger=trigger, now=clock(), pid=os.getpid()).id
+    reparsed = reparse_stale_versions(sessions)
+    with write_transaction(sessions) as session:
+        run_id = snapshots.start_run(
+            session, trigger=Trigger(trigger), now=clock(), pid=os.getpid()
+        ).id
     pipeline = RunPipeline(
         config,
         sessions=sessions,
@@ -422,9 +475,9 @@ def run_once(
         title = pipeline.track_all()
     except BaseException as exc:
         pipeline.close()
-        with sessions.begin() as session:
+        with write_transaction(sessions) as session:
             run = session.get_one(Run, run_id)
-            run.status, run.finished_at = "failed", clock()
+            run.status, run.finished_at = RunStatus.FAILED, clock()
             run.error = f"{type(exc).__name__}: {exc}"[:2000]
         raise
     pipeline.close()
@@ -436,21 +489,18 @@ def run_once(
             setattr(run, f"pages_{key}", value)
         organisations = updates = 0
         changeset = ChangeSet(from_ref=None, to_ref=StateRef(run_id, run.started_at))
-        if status == "failed":
-            reasons = "; ".join(f"{o.url}: {o.reason}" for o in pipeline.outcomes[:3])
-            run.error = f"nothing could be tracked: {reasons or 'no pages'}"
+        if status == RunStatus.FAILED:
+            run.error = f"nothing could be tracked: {_failure_reasons(pipeline.outcomes)}"
         else:
             session.flush()
             found = run_changes(session, run)
             changeset, organisations, updates = found.changeset, found.organisations, found.updates
-            run.summary_json = json.dumps(summary_to_dict(changeset.summary))
+            record_summary(run, found)
             refresh_explained_runs(session, run, changeset)
-            run.organisations_stored, run.updates_stored = organisations, updates
-            run.has_changes = changeset.has_changes
             session.flush()
         # Deliveries name what to send; it is rendered when sent, after this commit.
         if deliveries is not None:
-            if status != "failed" and deliveries.wants_report(changeset):
+            if status != RunStatus.FAILED and deliveries.wants_report(changeset):
                 from_run = changeset.from_ref.run if changeset.from_ref else None
                 deliveries.plan_report(
                     session, run_id=run_id, from_run_id=from_run, kind=DeliveryKind.RUN, now=clock()
@@ -468,4 +518,5 @@ def run_once(
         title=Report(changeset, title="" if changeset.publications else title).title,
         stale_runs_failed=tuple(stale),
         deliveries=stats,
+        reparsed_versions=reparsed,
     )

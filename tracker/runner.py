@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from storage.lock import run_lock
+from storage.statuses import Trigger
 from tracker.app import fetcher_factory, make_http_session, open_database
 from tracker.config import Config
 from tracker.pipeline import PageOutcome, RunResult, run_once
@@ -14,7 +15,7 @@ def locked_run(
     config: Config,
     *,
     wait_s: float = 0.0,
-    trigger: str = "manual",
+    trigger: Trigger | str = Trigger.MANUAL,
     accept_anomalies: bool = False,
     report: bool = True,
     on_page: Callable[[PageOutcome], None] | None = None,

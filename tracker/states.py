@@ -1,10 +1,18 @@
-"""Resolve refs to stored states and diff them: the read-only side the query commands share."""
+"""Resolve refs to stored states and diff them: the read-only side the query commands share.
+
+Re-baselines: every version records the parser version that produced its content, and `db
+reparse` (or the next run) brings every version with a raw body up to the current parser. A
+version whose raw body was pruned, or that the current parser rejects, keeps an older parser's
+content. A page whose versions on the two sides of a diff come from different parsers is
+compared as unchanged (its newer version is the new baseline): the difference may be the
+parser's, not GOV.UK's, and a change tracker must not report what it cannot vouch for.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from sqlalchemy.orm import Session
@@ -14,7 +22,8 @@ from changes.changeset import ChangeSet, State, summary_to_dict
 from scraper.page import HtmlDocument, Page, Publication, UpdateEntry
 from storage import queries
 from storage.errors import RefError
-from storage.tables import PROBLEM_OUTCOMES, Run
+from storage.statuses import PROBLEM_OUTCOMES
+from storage.tables import Run
 from tracker.errors import UsageError
 
 
@@ -24,12 +33,12 @@ class ResolvedState:
 
     run: Run
     state: State
+    parser_versions: Mapping[str, int] = field(default_factory=dict)  # by page URL
 
 
 def load_state(session: Session, ref: str) -> ResolvedState:
     """Return the state a ref names (raises storage.errors.RefError for a bad ref)."""
-    run = queries.resolve_ref(session, ref)
-    return ResolvedState(run, stored_state(session, run))
+    return _resolved(session, queries.resolve_ref(session, ref), {})
 
 
 def checked_publications(session: Session, run: Run, pages: Mapping[str, Page]) -> frozenset[str]:
@@ -67,6 +76,32 @@ def with_checked_publications(session: Session, run: Run, state: State) -> State
     return replace(state, checked_publications=checked_publications(session, run, state.pages))
 
 
+def _resolved(session: Session, run: Run, decoded: dict[int, Page]) -> ResolvedState:
+    stored = queries.state_at(session, run, decoded=decoded)
+    return ResolvedState(
+        run,
+        State(run=stored.run_id, at=stored.started_at, pages=stored.pages),
+        stored.parser_versions,
+    )
+
+
+def rebaselined(old: ResolvedState, new: ResolvedState) -> State:
+    """`old.state`, with each page parsed by another parser than on the new side replaced by
+    its new content (compared as unchanged: see the module docstring)."""
+    differing = {
+        url
+        for url, version in new.parser_versions.items()
+        if url in old.state.pages and old.parser_versions.get(url, version) != version
+    }
+    if not differing:
+        return old.state
+    pages = {
+        url: new.state.pages[url] if url in differing else page
+        for url, page in old.state.pages.items()
+    }
+    return State(run=old.state.run, at=old.state.at, pages=pages)
+
+
 def diff_refs(
     session: Session,
     from_ref: str,
@@ -76,22 +111,25 @@ def diff_refs(
     with_text_diff: bool = False,
 ) -> ChangeSet:
     """Return what changed between two refs, optionally for matching documents only."""
+    decoded: dict[int, Page] = {}
     new_run = queries.resolve_ref(session, to_ref)
+    new = _resolved(session, new_run, decoded)
     try:
-        old_run: Run | None = queries.resolve_ref(session, from_ref)
+        found: ResolvedState | None = _resolved(
+            session, queries.resolve_ref(session, from_ref), decoded
+        )
     except RefError:
         if from_ref.startswith("latest~") and len(queries.finished_runs(session, limit=2)) < 2:
-            old_run = None  # only one run stored: the default range is a baseline
+            found = None  # only one run stored: the default range is a baseline
         else:
             raise
-    old = stored_state(session, old_run) if old_run is not None else None
-    new = stored_state(session, new_run)
-    if document and not _any_page_matches(document, new, old):
+    old = rebaselined(found, new) if found is not None else None
+    if document and not _any_page_matches(document, new.state, old):
         raise UsageError(
             f"--document {document!r} matches no document at {from_ref} or {to_ref} "
             "(it is matched against titles and URLs; `lifesci-tracker orgs` lists them)"
         )
-    changeset = _diff(session, old, new_run, new, with_text_diff=with_text_diff)
+    changeset = _diff(session, old, new_run, new.state, with_text_diff=with_text_diff)
     return filter_documents(changeset, document) if document else changeset
 
 
@@ -104,12 +142,6 @@ def _any_page_matches(text: str, *states: State | None) -> bool:
         if state is not None
         for url, page in state.pages.items()
     )
-
-
-def stored_state(session: Session, run: Run) -> State:
-    """Return the state as of `run` (each live page's newest version at or before it)."""
-    stored = queries.state_at(session, run)
-    return State(run=stored.run_id, at=stored.started_at, pages=stored.pages)
 
 
 def _diff(
@@ -130,9 +162,10 @@ def diff_runs(
 ) -> tuple[ChangeSet, State]:
     """Return what changed from `old_run`'s state (None: a baseline) to `new_run`'s, and the
     new state."""
-    old = stored_state(session, old_run) if old_run is not None else None
-    new = stored_state(session, new_run)
-    return _diff(session, old, new_run, new, with_text_diff=with_text_diff), new
+    decoded: dict[int, Page] = {}
+    new = _resolved(session, new_run, decoded)
+    old = None if old_run is None else rebaselined(_resolved(session, old_run, decoded), new)
+    return _diff(session, old, new_run, new.state, with_text_diff=with_text_diff), new.state
 
 
 def changes_for_run(session: Session, run: Run) -> tuple[ChangeSet, State]:
@@ -181,10 +214,12 @@ def run_changes(session: Session, run: Run) -> RunChanges:
         changeset = diff(None, State(run.id, run.started_at, _pages(new, new_live, decoded)))
         return RunChanges(changeset, organisations, updates, len(new_live))
     # Publications always stay: the diff reads every Documents list (owners, reading order).
+    # A document re-baselined by a parser change (see `rebaselined`) compares as unchanged.
     both = {
         url
         for url in new_live & old_live
-        if not (new[url].is_publication or old[url].is_publication or _differs(old[url], new[url]))
+        if not (new[url].is_publication or old[url].is_publication)
+        and (not _differs(old[url], new[url]) or _other_parser(old[url], new[url]))
     }
     needed = {
         state[url].version_id
@@ -193,9 +228,13 @@ def run_changes(session: Session, run: Run) -> RunChanges:
         if state[url].version_id not in decoded
     }
     decoded.update(queries.version_pages(session, needed))
+    old_pages = _pages(old, old_live - both, decoded)
+    for url in old_pages.keys() & new.keys():
+        if _other_parser(old[url], new[url]):  # a publication re-baselined
+            old_pages[url] = decoded[new[url].version_id]
     new_state = State(run.id, run.started_at, _pages(new, new_live - both, decoded))
     changeset = diff(
-        State(previous.id, previous.started_at, _pages(old, old_live - both, decoded)),
+        State(previous.id, previous.started_at, old_pages),
         with_checked_publications(session, run, new_state),
         newest_notes=newest_notes(session),
     )
@@ -232,8 +271,19 @@ def refresh_explained_runs(session: Session, run: Run, changeset: ChangeSet) -> 
     return refreshed
 
 
+def record_summary(run: Run, found: RunChanges) -> None:
+    """Store what a run found on its row (`history` reads it; derived, rebuilt by `db reparse`)."""
+    run.summary_json = json.dumps(summary_to_dict(found.changeset.summary))
+    run.organisations_stored, run.updates_stored = found.organisations, found.updates
+    run.has_changes = found.changeset.has_changes
+
+
 def _differs(other: queries.StateVersion | None, version: queries.StateVersion) -> bool:
     return other is None or other.version_id != version.version_id
+
+
+def _other_parser(old: queries.StateVersion, new: queries.StateVersion) -> bool:
+    return old.parser_version != new.parser_version
 
 
 def _live(state: dict[str, queries.StateVersion], decoded: dict[int, Page]) -> set[str]:
