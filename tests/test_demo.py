@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from tracker.cli import cli
-from tracker.sample import scenario
+from tracker.sample import render_site, scenario
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 DEMO_BLOCK = re.compile(r"## Try it offline\n.*?```\n(\$ lifesci-tracker demo\n.*?)```\n", re.S)
@@ -129,6 +129,24 @@ def test_a_folder_that_holds_anything_is_refused(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr.startswith(f"error: {tmp_path} is not an empty folder")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_a_step_that_goes_wrong_stops_the_demo_with_exit_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tracker.demo
+
+    def without_a_document(spec: Any, base_url: str) -> dict[str, bytes]:
+        pages = render_site(spec, base_url)
+        del pages[spec.docs[0].path]  # the sample server answers 404: the run is partial
+        return pages
+
+    monkeypatch.setattr(tracker.demo, "render_site", without_a_document)
+    result = demo("--dir", str(tmp_path / "demo"))
+    assert result.exit_code == 1
+    assert "Run 1: partial" in result.stdout
+    assert "\nerror: the demo's run 1 did not track every sample page" in result.stderr
+    assert "2. " not in result.stdout  # it stopped there
 
 
 def test_the_environment_cannot_send_the_demo_elsewhere(tmp_path: Path) -> None:

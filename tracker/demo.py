@@ -44,8 +44,8 @@ def wrap(text: str, *, indent: str = "") -> str:
     )
 
 
-class DemoRunFailed(TrackerError):
-    """A run of the demo did not track every sample page (a bug: the sample never fails)."""
+class DemoFailed(TrackerError):
+    """A step of the demo did not work (a bug: the sample never fails)."""
 
     exit_code = 1
 
@@ -90,7 +90,7 @@ class Demo:
         click.secho(f"{number}. {title}", bold=True)
         click.echo(wrap(explanation, indent="   "))
 
-    def command(self, *args: str) -> int:
+    def command(self, *args: str) -> None:
         """Show `$ lifesci-tracker ARGS` and run it in this process on the demo's database."""
         from tracker.cli import cli
 
@@ -102,7 +102,10 @@ class Demo:
             )
         except SystemExit as exit_:
             code = exit_.code
-        return code if isinstance(code, int) else 0
+        if code:
+            raise DemoFailed(
+                f"the demo's `{shlex.join(args)}` failed (see above); please report this"
+            )
 
     def run(self) -> None:
         """Show `$ lifesci-tracker run` and make a tracking run, as `run` does on a terminal."""
@@ -118,7 +121,7 @@ class Demo:
         )
         click.echo(describe_run(result))
         if result.status != "ok":
-            raise DemoRunFailed(
+            raise DemoFailed(
                 f"the demo's run {result.run_id} did not track every sample page "
                 "(see its problems above); please report this"
             )
