@@ -2,8 +2,8 @@
 
     .venv/bin/python -m bench.build_dictionary NAME
 
-A raw-content dictionary: the GOV.UK pages of tests/fixtures/ (both markup eras: publication and
-HTML document), concatenated. zstd finds in it the page chrome (header, footer, cookie banner,
+A raw-content dictionary: the GOV.UK pages of tracker/sample/pages/ (both markup eras: publication
+and HTML document), concatenated. zstd finds in it the page chrome (header, footer, cookie banner,
 scripts, stylesheets) and the govspeak markup every stored body repeats, so a 50 KB page stores
 in about 7 KB instead of 12 KB (zlib level 1). Written zstd-compressed (no dictionary).
 
@@ -20,7 +20,7 @@ from pathlib import Path
 import zstandard
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "tests" / "fixtures"
+FIXTURES = ROOT / "tracker" / "sample" / "pages"
 DICTIONARIES = ROOT / "storage" / "dictionaries"
 
 

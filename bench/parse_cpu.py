@@ -1,7 +1,7 @@
 """Parse CPU per page: fingerprint, parse, and both (the pipeline's path when a page changed).
 
 Run by hand: `.venv/bin/python -m bench.parse_cpu [--repeat N]`. Prints the median process CPU
-time of each step in milliseconds for every fixture of tests/fixtures/ and for two pages of the
+time of each step in milliseconds for every page of tracker/sample/pages/ and for two pages of the
 bench site (full chrome and per-request noise, as `bench.run_bench` serves them). To compare with
 another copy of the parser: `cd /tmp && PYTHONPATH=/other/copy:/this/checkout python
 /this/checkout/bench/parse_cpu.py` (the pages stay this checkout's).
@@ -18,7 +18,7 @@ from pathlib import Path
 from scraper.errors import LayoutChangedError
 from scraper.parse import HtmlSource, parse_html_document, parse_publication
 
-FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "tracker" / "sample" / "pages"
 URL = "https://www.gov.uk/government/publications/uk-life-sciences-support"
 
 

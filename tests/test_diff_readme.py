@@ -9,7 +9,6 @@ strings stands for any text, and everything else must match the real document.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from datetime import UTC, datetime
@@ -20,8 +19,9 @@ import pytest
 
 from tests.e2e import Tracker
 from tests.golden import updating
-from tests.govuk_site import OrgSpec, SiteSpec, default_site
+from tests.govuk_site import SiteSpec, default_site
 from tests.site_server import SiteServer
+from tracker.sample.scenario import edited as edited_by_govuk
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 TEXT_BLOCK = re.compile(
@@ -32,27 +32,12 @@ RUN_TIME = re.compile(r"\(\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC\)")
 # What the README shows for the two runs' times (real ones differ on every test run).
 README_TIMES = ("(2026-11-20 07:00 UTC)", "(2026-11-21 07:00 UTC)")
 GOVUK = "https://www.gov.uk"
-EXPERIMENTAL = "experimental-medicine-and-clinical-trials"
-NOTE = "Added Bioindustry Catalyst North; removed The Farr Institute."
 
 
 def edited(site: SiteSpec) -> SiteSpec:
-    """The README's scenario: one organisation added, one removed, one re-described, one moved."""
-    new = copy.deepcopy(site)
-    document = new.doc(EXPERIMENTAL)
-    document.stages[0].orgs.append(
-        OrgSpec(
-            "Bioindustry Catalyst North",
-            None,
-            "<p>Funds early clinical studies in the north of England.</p>",
-        )
-    )
-    document.remove_org("The Farr Institute of Health Informatics Research")
-    _, cprd = document.find("Clinical Practice Research Datalink (CPRD)")
-    cprd.description_html = cprd.description_html.replace("</p>", " It now covers devices.</p>", 1)
-    document.move_org("Health Research Authority (HRA)", document.stages[1].heading)
-    new.add_change_note(datetime(2026, 11, 20, 9, 0, tzinfo=UTC), NOTE)
-    return new
+    """The README's scenario, the demo's third step: organisations added, removed, renamed,
+    moved and re-described, with a change note of 20 November 2026."""
+    return edited_by_govuk(site, datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
 
 
 @pytest.fixture

@@ -143,3 +143,20 @@ def test_every_exit_code_is_in_the_readme_table() -> None:
         "3",
         "4",
     ]
+
+
+def test_the_quick_start_is_two_commands_ci_runs_the_tests_one_and_the_demo_follows() -> None:
+    quick_start = README.split("\n## Quick start\n", 1)[1].split("\n---\n", 1)[0]
+    commands = re.findall(r"```sh\n(.*?)\n```", quick_start, re.S)
+    assert commands == [
+        "python3 -m venv .venv && .venv/bin/pip install -q . && .venv/bin/lifesci-tracker run",
+        "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' "
+        "&& .venv/bin/python -m pytest",
+    ]
+    ci = (Path(__file__).resolve().parent.parent / ".ci" / "run").read_text(encoding="utf-8")
+    steps = [line.strip() for line in ci.splitlines() if line.startswith(".venv/bin/")]
+    assert "python3 -m venv .venv" in ci
+    assert ".venv/bin/python -m pip install --quiet -e '.[test]'" in steps
+    assert steps[-1] == ".venv/bin/python -m pytest"  # the README's test command, word for word
+    after = quick_start.split(commands[1], 1)[1]
+    assert "`.venv/bin/lifesci-tracker demo`" in after.split("\n\n", 2)[1]  # right after them

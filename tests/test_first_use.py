@@ -109,6 +109,24 @@ def test_a_failed_page_after_a_good_run_keeps_its_stored_data(tracker: Tracker) 
     assert "Problems (stored data kept; these pages were not updated):" in lines
 
 
+def test_a_run_that_fetched_nothing_after_good_runs_says_the_stored_data_is_kept(
+    tracker: Tracker,
+) -> None:
+    site = default_site()
+    tracker.publish(site)
+    first = tracker.cli("run").stdout.splitlines()
+    for path in [PUBLICATION_PATH, *(doc.path for doc in site.docs)]:
+        tracker.server.faults[path] = Reply(503, b"down for maintenance")
+    result = tracker.cli("run")
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 1
+    assert lines[0].endswith(": failed")
+    assert lines[1].startswith("Pages: 0 fetched, ")
+    assert lines[2] == first[2]  # "Stored: 67 organisations, 3 update entries", as before
+    assert "Problems (stored data kept; these pages were not updated):" in lines
+    assert "Problems (nothing is stored yet):" not in lines
+
+
 def test_a_held_back_page_says_how_to_accept_it(tracker: Tracker) -> None:
     site = default_site()
     tracker.publish(site)

@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 from changes import State, diff
 from scraper.page import Page, content_hash
 from scraper.parse import parse_html_document, parse_publication
+from tracker.sample import PAGES
 
-_LOCAL = Path(__file__).parent / "fixtures"
+_LOCAL = PAGES
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 PUBLICATION_URL = "https://www.gov.uk/government/publications/uk-life-sciences-support"
 EXPERIMENTAL_URL = f"{PUBLICATION_URL}/experimental-medicine-and-clinical-trials"
@@ -57,7 +58,7 @@ _WHITESPACE = (" ", "\n", "\n    ", "  \t ", "\r\n", "\n\n  ")
 
 
 def fixture_text(name: str) -> str:
-    """Read a fixture from tests/fixtures, else from the shared fixtures it was copied from."""
+    """Read a fixture from tracker/sample/pages, else from the shared set it was copied from."""
     path = _LOCAL / name if (_LOCAL / name).exists() else _SHARED / name
     return path.read_text(encoding="utf-8")
 

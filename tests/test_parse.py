@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,8 +14,9 @@ from scraper.errors import LayoutChangedError
 from scraper.page import Attachment, HtmlDocument, Organisation, Page, Publication, page_to_dict
 from scraper.parse import parse_html_document, parse_publication
 from tests.golden import assert_golden, to_golden_json
+from tracker.sample import PAGES
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = PAGES
 PUBLICATION_URL = "https://www.gov.uk/government/publications/uk-life-sciences-support"
 EXPERIMENTAL_URL = f"{PUBLICATION_URL}/experimental-medicine-and-clinical-trials"
 TRADE_URL = (
@@ -24,7 +24,7 @@ TRADE_URL = (
     "and-research-and-innovation-networks"
 )
 Parser = Callable[[bytes, str], Page]
-# Every fixture of every markup era (tests/fixtures/README.md), oldest era first.
+# Every fixture of every markup era (tracker/sample/pages/README.md), oldest era first.
 PUBLICATIONS = (
     "publication_whitehall_2015-06",
     "publication_whitehall_2017-02",

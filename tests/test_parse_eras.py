@@ -1,9 +1,9 @@
 """Every GOV.UK markup era since 2015 parses to the same content (issue 18).
 
-The fixtures of tests/fixtures/ carry the same content in five markups (Whitehall 2015 and 2017,
-government-frontend with static's components 2017, the gem components 2021, the 2025+ frontend);
-only their state differs (the older ones predate the later updates). Pages are compared field by
-field, with each fixture's own state put in for the fields a state changes.
+The fixtures of tracker/sample/pages/ carry the same content in five markups (Whitehall 2015 and
+2017, government-frontend with static's components 2017, the gem components 2021, the 2025+
+frontend); only their state differs (the older ones predate the later updates). Pages are compared
+field by field, with each fixture's own state put in for the fields a state changes.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from tests.test_parse import (
 
 FIRST = UpdateEntry("2015-01-10", "First published.")
 SEPTEMBER_2016 = UpdateEntry("2016-09-21", "Updated organisation names and links in all documents.")
-# What each fixture's state puts in the fields a state changes (see tests/fixtures/README.md).
+# What each fixture's state puts in the fields a state changes (see tracker/sample/pages/README.md).
 PUBLICATION_STATES: dict[str, dict[str, object]] = {
     "publication_whitehall_2015-06": {"last_updated": None, "updates": (FIRST,)},
     "publication_whitehall_2017-02": {

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -21,9 +20,10 @@ from scraper.errors import LayoutChangedError
 from scraper.page import page_to_json
 from scraper.parse import parse_html_document, parse_publication
 from tests.govuk_site import ERAS, PUBLICATION_PATH, add_noise, default_site, render_site
+from tracker.sample import PAGES
 
 BASE = "https://www.gov.uk"
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = PAGES
 SITES = {era: render_site(default_site(era), BASE) for era in ERAS}
 PAGES = [(path, body) for pages in SITES.values() for path, body in pages.items()] + [
     (PUBLICATION_PATH if file.name.startswith("publication") else "/doc", file.read_bytes())

@@ -1,4 +1,5 @@
-"""`run` on a terminal, seen through a pseudo-terminal: progress and log lines never run together.
+"""`run` and `demo` on a terminal, seen through a pseudo-terminal: progress and log lines never
+run together.
 
 The tracker runs in a child process whose stdin, stdout and stderr are a pty, as in a user's
 terminal, against the loopback site; one document answers 500 so that the run logs a warning.
@@ -30,6 +31,11 @@ PROGRESS = "tracking: "
 
 def run_in_terminal(config: Path, *args: str) -> str:
     """Run `lifesci-tracker --config CONFIG ARGS run` on a pty; return what the screen got."""
+    return in_terminal("--config", str(config), *args, "run")
+
+
+def in_terminal(*argv: str) -> str:
+    """Run `lifesci-tracker ARGV` on a pty; return what the screen got."""
     controller, terminal = pty.openpty()
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
     env = {
@@ -39,7 +45,7 @@ def run_in_terminal(config: Path, *args: str) -> str:
     }
     env.pop("NO_COLOR", None)
     child = subprocess.Popen(
-        [sys.executable, "-m", "tracker", "--config", str(config), *args, "run"],
+        [sys.executable, "-m", "tracker", *argv],
         stdin=terminal,
         stdout=terminal,
         stderr=terminal,
@@ -96,3 +102,15 @@ def test_verbose_brings_info_back_cleanly(slow_site_with_a_failing_page: Tracker
     assert len(info) == 7  # the publication and 6 of the 7 documents are new
     for line in lines:
         assert not (PROGRESS in line and "tracker." in line), line
+
+
+def test_the_demo_on_a_terminal_shows_its_steps_and_no_log_lines(tmp_path: Path) -> None:
+    output = in_terminal("demo", "--dir", str(tmp_path / "demo"))
+    assert "\x1b[1m1. The first run: a baseline" in output  # headings in bold
+    lines = screen_lines(output)
+    for number in range(1, 8):
+        assert any(line.startswith(f"{number}. ") for line in lines), output
+    assert not [line for line in lines if re.search(r"\b(INFO|WARNING)\b", line)], output
+    progress = [line for line in lines if PROGRESS in line]
+    assert progress, output  # each run showed its live page count, on a line of its own
+    assert all(re.fullmatch(r"\S tracking: \d+ pages.*", line) for line in progress), progress

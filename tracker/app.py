@@ -75,11 +75,13 @@ def fetch_settings(config: Config) -> FetchSettings:
     )
 
 
-def make_http_session() -> requests.Session:
-    """Return the one HTTP session a run uses (connection reuse, our User-Agent)."""
+def make_http_session(*, trust_env: bool = True) -> requests.Session:
+    """Return the one HTTP session a run uses (connection reuse, our User-Agent); without
+    `trust_env` it ignores the proxy (and CA) settings of the environment."""
     from tracker.http_session import HttpSession
 
     session = HttpSession()
+    session.trust_env = trust_env
     session.headers["User-Agent"] = USER_AGENT
     return session
 

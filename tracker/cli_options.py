@@ -45,9 +45,9 @@ class GlobalOptions:
 class Context:
     """What every command shares: the global options and the configuration, read once."""
 
-    def __init__(self, options: GlobalOptions | None = None) -> None:
+    def __init__(self, options: GlobalOptions | None = None, config: Config | None = None) -> None:
         self.options = options or GlobalOptions()
-        self._config: Config | None = None
+        self._config = config  # None: read from the options' file on first use
 
     @property
     def config_path(self) -> str | None:

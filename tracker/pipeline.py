@@ -27,7 +27,7 @@ from scraper.errors import FetchError, LayoutChangedError
 from scraper.fetch import Fetcher, FetchResult
 from scraper.page import Attachment, DocumentLink, Page, Publication
 from scraper.parse import PARSER_VERSION, HtmlSource
-from storage import snapshots
+from storage import queries, snapshots
 from storage.db import take_write_lock, write_transaction
 from storage.statuses import PROBLEM_OUTCOMES, DeliveryKind, Outcome, RunStatus, Trigger
 from storage.tables import Run
@@ -422,6 +422,15 @@ def reparse_stale_versions(sessions: sessionmaker[Session]) -> int:
     return summary.reparsed
 
 
+def _still_stored(session: Session, run_id: int) -> tuple[int, int]:
+    """The organisations and change notes a failed run leaves stored: the last finished run's."""
+    previous = queries.previous_finished_run(session, run_id)
+    if previous is None:
+        return 0, 0
+    kept = run_changes(session, previous)
+    return kept.organisations, kept.updates
+
+
 def _failure_reasons(outcomes: Sequence[PageOutcome]) -> str:
     """Say why no page could be tracked: each distinct reason once (an unreachable host gives
     every page the same one), with the first page it stopped."""
@@ -491,6 +500,7 @@ def run_once(
         changeset = ChangeSet(from_ref=None, to_ref=StateRef(run_id, run.started_at))
         if status == RunStatus.FAILED:
             run.error = f"nothing could be tracked: {_failure_reasons(pipeline.outcomes)}"
+            organisations, updates = _still_stored(session, run_id)
         else:
             session.flush()
             found = run_changes(session, run)

@@ -19,11 +19,13 @@ def locked_run(
     accept_anomalies: bool = False,
     report: bool = True,
     on_page: Callable[[PageOutcome], None] | None = None,
+    direct: bool = False,
 ) -> RunResult:
     """One tracking run under the database's run lock: what `run` and each scheduled run do.
 
     Takes the run lock (waiting up to `wait_s` seconds), creates or upgrades the schema, runs the
-    pipeline once and releases the database's connections, also when the run fails.
+    pipeline once and releases the database's connections, also when the run fails. `direct`
+    connects without the proxy the environment names (`demo`'s server on 127.0.0.1 is local).
 
     Raises:
         RunLockHeld: Another run still holds the lock after `wait_s` seconds (nothing recorded).
@@ -31,7 +33,7 @@ def locked_run(
     with run_lock(config.database.url, wait_s=wait_s):
         database = open_database(config, create=True)
         try:
-            with make_http_session() as http:
+            with make_http_session(trust_env=not direct) as http:
                 return run_once(
                     config,
                     sessions=database.sessions,

@@ -20,6 +20,11 @@ COMMANDS = MappingProxyType(
             "Validate the configuration and print the effective settings (secrets masked).",
         ),
         "db": LazyCommand("tracker.commands.db_commands:db_group", "Manage the snapshot database."),
+        "demo": LazyCommand(
+            "tracker.commands.demo_command:demo_command",
+            "See what the tracker does, offline, on a built-in sample of the publication as it "
+            "changes.",
+        ),
         "diff": LazyCommand(
             "tracker.commands.query_commands:diff_command",
             "Show what changed between two states (default: latest~1 latest).",

@@ -17,6 +17,7 @@ from tracker.cli_options import Context, pass_context, tracker_command
 from tracker.terminal import progress_display
 
 if TYPE_CHECKING:
+    from tracker.config import Config
     from tracker.pipeline import RunResult
 
 
@@ -69,23 +70,46 @@ def run_command(
         lifesci-tracker run
         lifesci-tracker run --json
     """
-    from tracker.runner import locked_run
     from tracker.summary import describe_run
 
-    on_terminal = sys.stderr.isatty() and not as_json
-    with progress_display(enabled=on_terminal, verbosity=context.verbosity) as on_page:
-        result = locked_run(
-            context.config,
-            wait_s=wait_s,
-            accept_anomalies=accept_anomalies,
-            report=not no_report,
-            on_page=on_page,
-        )
+    result = run_with_progress(
+        context.config,
+        verbosity=context.verbosity,
+        progress=sys.stderr.isatty() and not as_json,
+        wait_s=wait_s,
+        accept_anomalies=accept_anomalies,
+        report=not no_report,
+    )
     if as_json:
         click.echo(json.dumps(run_to_dict(result), indent=2, ensure_ascii=False))
     elif sys.stdout.isatty() or worth_mentioning(result):
         click.echo(describe_run(result))
     sys.exit(result.exit_code)
+
+
+def run_with_progress(
+    config: Config,
+    *,
+    verbosity: int,
+    progress: bool,
+    wait_s: float = 0.0,
+    accept_anomalies: bool = False,
+    report: bool = True,
+    direct: bool = False,
+) -> RunResult:
+    """One locked tracking run (`tracker.runner.locked_run`), showing its live page count on
+    stderr when `progress` (on a terminal), with log records above it at `verbosity`."""
+    from tracker.runner import locked_run
+
+    with progress_display(enabled=progress, verbosity=verbosity) as on_page:
+        return locked_run(
+            config,
+            wait_s=wait_s,
+            accept_anomalies=accept_anomalies,
+            report=report,
+            on_page=on_page,
+            direct=direct,
+        )
 
 
 def worth_mentioning(result: RunResult) -> bool:

@@ -1,7 +1,7 @@
-"""Renderers for the two oldest markup eras of `tests/govuk_site.py`: "2015" (Whitehall's own
+"""Renderers for the two oldest markup eras of `tracker.sample.render`: "2015" (Whitehall's own
 frontend) and "2017" (government-frontend with static's components).
 
-Each splices a `SiteSpec` into the fixture pages of its era, as the 2021 and current renderers do:
+Each splices a `SiteSpec` into the pages of its era, as the 2021 and current renderers do:
 Whitehall's from `*_whitehall_2017-*.html` with the date elements of 2015 (`<abbr title=ISO>`,
 day space-padded), the 2017 one from `*_static-components_2017-*.html`. As GOV.UK did in those
 eras, a page never updated shows no change-history list (the parser then gives its "First
@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 
-from tests.govuk_spec import (
+from tracker.sample.spec import (
     DocSpec,
     SiteSpec,
     change_filler,
@@ -49,7 +50,7 @@ def render_whitehall_publication(spec: SiteSpec, base_url: str) -> bytes:
         for name, slug in spec.from_organisations
     ]
     page = template(_WHITEHALL_PUBLICATION)
-    for pattern, value in [
+    slots: list[tuple[str, str | Callable[[str], str]]] = [
         (r"<title>(.*?) - Publications - GOV.UK</title>", html.escape(spec.title)),
         (r'<meta name="description" content="([^"]*)"', html.escape(spec.description)),
         (r'<p class="type">Guidance</p>\s*<h1>(.*?)</h1>', html.escape(spec.title)),
@@ -70,7 +71,8 @@ def render_whitehall_publication(spec: SiteSpec, base_url: str) -> bytes:
             r"<dt>From:</dt>\s*((?:<dd class=\"from\">.*?</dd>\s*)+)",
             "".join(f'<dd class="from">{link}</dd>\n' for link in links),
         ),
-    ]:
+    ]
+    for pattern, value in slots:
         page = splice(page, pattern, value)
     if spec.last_updated is None:
         page = splice(page, r"(<dt>Last updated:</dt>\s*<dd>.*?</dd>)", "")
@@ -118,7 +120,7 @@ def render_static_publication(spec: SiteSpec, base_url: str) -> bytes:
         for name, slug in spec.from_organisations
     ]
     page = template(_STATIC_PUBLICATION)
-    for pattern, value in [
+    slots: list[tuple[str, str | Callable[[str], str]]] = [
         (r"<title>(.*?) - GOV.UK</title>", html.escape(spec.title)),
         (r'<meta name="description" content="([^"]*)"', html.escape(spec.description)),
         (r'<p class="context">Guidance</p>\s*<h1>(.*?)</h1>', html.escape(spec.title)),
@@ -143,7 +145,8 @@ def render_static_publication(spec: SiteSpec, base_url: str) -> bytes:
                 for link in links
             ),
         ),
-    ]:
+    ]
+    for pattern, value in slots:
         page = splice(page, pattern, value)
     if spec.last_updated is None:
         page = splice(page, r"(\s*<dt>Last updated:</dt>\s*<dd>.*?</dd>)", "")

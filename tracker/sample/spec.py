@@ -1,8 +1,8 @@
-"""The site's data and the markup helpers every era's renderer shares (`tests/govuk_site.py`).
+"""The sample site's data and the markup helpers every era's renderer shares (`render.py`).
 
 Data: `SiteSpec` > `DocSpec` > `StageSpec` > `OrgSpec` (plain, deep-copyable dataclasses). Helpers:
-fixture pages as templates, splicing values into them, and the HTML Whitehall renders for every era
-(govspeak bodies with kramdown heading ids, the Documents list's attachment sections).
+the pages of `pages/` as templates, splicing values into them, and the HTML Whitehall renders for
+every era (govspeak bodies with kramdown heading ids, the Documents list's attachment sections).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-FIXTURES = Path(__file__).parent / "fixtures"
+PAGES = Path(__file__).parent / "pages"  # GOV.UK pages of every era: see pages/README.md
 PUBLICATION_PATH = "/government/publications/uk-life-sciences-support"
 STAGES = (
     "Discovery and deep research",
@@ -126,8 +126,8 @@ class SiteSpec:
 
 @cache
 def template(name: str) -> str:
-    """Return a fixture page without its provenance comment (it describes the fixture itself)."""
-    text = (FIXTURES / name).read_text(encoding="utf-8")
+    """Return a page of `pages/` without its provenance comment (it describes the file itself)."""
+    text = (PAGES / name).read_text(encoding="utf-8")
     return text[text.index("<!DOCTYPE html>") :]
 
 
@@ -147,7 +147,8 @@ def splice(
         return match[0][:start] + new + match[0][end:]
 
     result, count = re.subn(pattern, put, text, count=0 if every else 1, flags=re.S)
-    assert count or not required, f"template has no match for {pattern!r}"
+    if required and not count:
+        raise ValueError(f"template has no match for {pattern!r}")
     return result
 
 
@@ -156,7 +157,8 @@ def items(item: str, fillers: list[Callable[[str], str]]) -> Callable[[str], str
 
     def replace(inner: str) -> str:
         found = list(re.finditer(item, inner, flags=re.S))
-        assert found, f"template has no items matching {item!r}"
+        if not found:
+            raise ValueError(f"template has no items matching {item!r}")
         filled = "".join(fill(found[0][0]) for fill in fillers)
         return inner[: found[0].start()] + filled + inner[found[-1].end() :]
 
