@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from reports.formats.base import rendered
-from reports.formats.html import is_web_url, render_html_fragment
+from reports.formats.html import render_html_fragment
 from reports.formats.wording import clean, concerned_publications, subject_line
 from reports.model import RenderedReport, Report
+from reports.templating import is_web_url
 
 GENERATOR: Final = "lifesci-tracker"
 # An entry needs an `updated` time; a state with no run time (never in a real run) gets a fixed one

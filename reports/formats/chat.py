@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias
 
 from reports.formats.base import rendered
-from reports.formats.html import is_web_url
 from reports.formats.markdown import escape_markdown, markdown_link
 from reports.formats.outline import Section, outline_report
 from reports.formats.wording import clean, plural
 from reports.model import Problem, RenderedReport, Report
+from reports.templating import is_web_url
 
 Markup: TypeAlias = Literal["markdown", "text", "html"]
 MARKUPS: Final[tuple[Markup, ...]] = ("markdown", "text", "html")

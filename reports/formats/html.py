@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from functools import cache
 from typing import TYPE_CHECKING, Final
 
@@ -12,30 +11,12 @@ if TYPE_CHECKING:
 from reports.formats.base import rendered
 from reports.formats.outline import outline_report
 from reports.model import RenderedReport, Report
-
-_WEB_URL = re.compile(r"https?://[^\s\"'<>]+\Z", re.IGNORECASE)
-
-
-def is_web_url(value: object) -> bool:
-    """Return True for an http(s) URL, the only kind a report ever turns into a link."""
-    return isinstance(value, str) and bool(_WEB_URL.match(value))
+from reports.templating import template_environment
 
 
 @cache
 def _environment() -> Environment:
-    # Imported on first use: Jinja2 costs ~0.1 s to import, and most runs write no HTML.
-    from jinja2 import Environment, PackageLoader, StrictUndefined
-
-    environment = Environment(
-        loader=PackageLoader("reports", "formats/templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    environment.tests["web_url"] = is_web_url
-    return environment
+    return template_environment("formats/templates", keep_trailing_newline=True)
 
 
 def render_html_fragment(report: Report) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from markupsafe import Markup
 
-from reports.formats.html import is_web_url, render_html_fragment
+from reports.formats.html import render_html_fragment
 from reports.formats.wording import clean, format_time
 from reports.site import downloads, paths
 from reports.site.model import SiteModel
@@ -30,6 +30,7 @@ from reports.site.views import (
     publication_views,
     step_views,
 )
+from reports.templating import template_environment
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -45,16 +46,7 @@ LATEST: Final = 5  # change sets on the front page
 
 @cache
 def _environment() -> Environment:
-    from jinja2 import Environment, PackageLoader, StrictUndefined
-
-    environment = Environment(
-        loader=PackageLoader("reports", "site/templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    environment.tests["web_url"] = is_web_url
+    environment = template_environment("site/templates")
     environment.filters["clean"] = clean
     environment.filters["iso"] = _iso
     environment.filters["moment"] = format_time
