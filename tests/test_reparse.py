@@ -38,8 +38,8 @@ FARR = "The Farr Institute of Health Informatics Research"
 def switch_parser(
     monkeypatch: pytest.MonkeyPatch, *, reject: str | None = None
 ) -> Callable[[], None]:
-    """Make the tracker's parser the next version (see the module docstring); `reject` a URL suffix the
-    new parser fails on. Returns a function that switches back to version 1."""
+    """Make the tracker's parser the next version (see the module docstring); `reject` a URL
+    suffix the new parser fails on. Returns a function that switches back to version 1."""
     original = dict(tracker.pipeline.PARSERS)
 
     def version_2(parse: Callable[[Any, str], Page]) -> Callable[[Any, str], Page]:
