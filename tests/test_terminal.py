@@ -28,8 +28,8 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\x1b[()][0-9A-B
 PROGRESS = "tracking: "
 
 
-def run_in_terminal(config: Path, *args: str) -> str:
-    """Run `lifesci-tracker --config CONFIG ARGS run` on a pty; return what the screen got."""
+def run_in_terminal(config: Path, *args: str, command: str = "run") -> str:
+    """Run `lifesci-tracker --config CONFIG ARGS COMMAND` on a pty; return what the screen got."""
     controller, terminal = pty.openpty()
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
     env = {
@@ -39,7 +39,7 @@ def run_in_terminal(config: Path, *args: str) -> str:
     }
     env.pop("NO_COLOR", None)
     child = subprocess.Popen(
-        [sys.executable, "-m", "tracker", "--config", str(config), *args, "run"],
+        [sys.executable, "-m", "tracker", "--config", str(config), *args, command],
         stdin=terminal,
         stdout=terminal,
         stderr=terminal,

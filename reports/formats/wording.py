@@ -224,12 +224,12 @@ def range_sentence(changeset: ChangeSet) -> str:
     """
     to_ref = changeset.to_ref
     if changeset.is_baseline:
-        archived = ", a web archive copy" if to_ref.archive else ""
+        archived = ", a web archive capture" if to_ref.archive else ""
         return f"As of {describe_ref(to_ref)}{archived}"
     if to_ref.archive:
         return (
             f"Seen between {describe_ref(changeset.from_ref)} and {describe_ref(to_ref)}, "
-            "in web archive copies"
+            "in web archive captures"
         )
     return f"From {describe_ref(changeset.from_ref)} to {describe_ref(to_ref)}"
 
