@@ -31,14 +31,20 @@ class State:
     at: datetime | None
     pages: Mapping[str, Page] = field(default_factory=dict)
     checked_publications: frozenset[str] | None = None
+    archive: bool = False  # an archive run's state: `at` is the time of the copies it replays
 
 
 @dataclass(frozen=True, slots=True)
 class StateRef:
-    """Which state a side of the diff is: a run id and when that run started (UTC)."""
+    """Which state a side of the diff is: a run id and when that run started (UTC).
+
+    For an archive run (`archive`, replayed from a web archive by `backfill`), `at` is the time
+    of the copies: a change up to it is known only to lie between the FROM state's time and it.
+    """
 
     run: int | None
     at: datetime | None
+    archive: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +134,9 @@ class ChangeSet:
     A baseline (`from_ref is None`: nothing stored before) lists no documents and a zero summary;
     its `tracked` lists what the TO state tracks. `publications` are the publications of both
     states (their newest titles), so a report names each by its own title. Neither `tracked` nor
-    `publications` is part of the JSON contract.
+    `publications` is part of the JSON contract. `first_seen` lists the documents the TO state
+    holds for the first time although the FROM state already listed them
+    (`changes.inventory.first_copies`): not added, not counted, not a change.
     """
 
     from_ref: StateRef | None
@@ -137,6 +145,7 @@ class ChangeSet:
     summary: Summary = field(default_factory=Summary)
     publications: tuple[TrackedPublication, ...] = ()
     tracked: tuple[TrackedDocument, ...] = ()
+    first_seen: tuple[TrackedDocument, ...] = ()
 
     @property
     def is_baseline(self) -> bool:
@@ -159,7 +168,10 @@ def json_time(moment: datetime | None) -> str | None:
 def _ref_to_dict(ref: StateRef | None) -> dict[str, Any] | None:
     if ref is None:
         return None
-    return {"run": ref.run, "at": json_time(ref.at)}
+    found: dict[str, Any] = {"run": ref.run, "at": json_time(ref.at)}
+    if ref.archive:  # only then: earlier documents keep their exact shape
+        found["archive"] = True
+    return found
 
 
 def _json_value(value: Any) -> Any:
@@ -231,9 +243,15 @@ def summary_to_dict(summary: Summary) -> dict[str, int]:
 
 def changeset_to_dict(changeset: ChangeSet) -> dict[str, Any]:
     """Return the ChangeSet in the JSON contract of DESIGN §8."""
-    return {
+    document: dict[str, Any] = {
         "from": _ref_to_dict(changeset.from_ref),
         "to": _ref_to_dict(changeset.to_ref),
         "documents": [document_change_to_dict(d) for d in changeset.documents],
         "summary": summary_to_dict(changeset.summary),
     }
+    if changeset.first_seen:  # only then, as `archive` above
+        document["first_seen"] = [
+            {"url": d.url, "title": d.title, "organisations": d.organisation_count}
+            for d in changeset.first_seen
+        ]
+    return document

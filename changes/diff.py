@@ -21,7 +21,7 @@ from changes.changeset import (
     Summary,
     UpdateChanges,
 )
-from changes.inventory import publications_of, tracked_documents
+from changes.inventory import first_copies, publications_of, tracked_documents
 from changes.match import compare_organisations
 from changes.textdiff import text_changed, unified_text_diff
 from scraper.page import Attachment, HtmlDocument, Page, Publication, UpdateEntry
@@ -168,10 +168,14 @@ class _Differ:
             counted=counted,
         )
 
-    def entries(self) -> list[DocumentChange]:
-        """Return every entry, pages in url order (the caller puts them in reading order)."""
+    def entries(self, first_seen: Iterable[str] = ()) -> list[DocumentChange]:
+        """Return every entry, pages in url order (the caller puts them in reading order).
+
+        Pages in `first_seen` (`first_copies`) have none: they are not added.
+        """
         found: list[DocumentChange] = []
-        for url in sorted(set(self.old.pages) | set(self.new.pages)):
+        skipped = set(first_seen)
+        for url in sorted((set(self.old.pages) | set(self.new.pages)) - skipped):
             before, after = self.old.pages.get(url), self.new.pages.get(url)
             if before is not None and after is not None and before.kind == after.kind:
                 entry = self.changed(before, after)
@@ -313,22 +317,25 @@ def diff(
     """Describe what a reader of the tracked pages would notice changed from `old` to `new`.
 
     With no earlier state (None, or no pages) the result is a baseline: no entries, zero summary,
-    and `tracked` listing what `new` tracks. Organisations are matched so a rename is one change
-    and a reorder is only `organisation_order`. `newest_notes` maps a publication url to the
+    and `tracked` listing what `new` tracks. A document `old` listed without holding a copy of it
+    is first seen in `new`, not added (`first_seen`, `changes.inventory.first_copies`).
+    Organisations are matched so a rename is one change and a reorder is only
+    `organisation_order`. `newest_notes` maps a publication url to the
     change notes of its newest stored version (later than `new`, perhaps): a note published late
     still clears the silent-change flag of the change it explains.
     """
-    to_ref = StateRef(new.run, new.at)
+    to_ref = StateRef(new.run, new.at, new.archive)
     if old is None or not old.pages:
-        from_ref = None if old is None else StateRef(old.run, old.at)
+        from_ref = None if old is None else StateRef(old.run, old.at, old.archive)
         return ChangeSet(
             from_ref,
             to_ref,
             publications=publications_of(new.pages),
             tracked=tracked_documents(new.pages),
         )
-    from_ref = StateRef(old.run, old.at)
-    entries = _Differ(old, new, with_text_diff=with_text_diff).entries()
+    from_ref = StateRef(old.run, old.at, old.archive)
+    first_seen = first_copies(old.pages, new.pages)
+    entries = _Differ(old, new, with_text_diff=with_text_diff).entries(d.url for d in first_seen)
     entries = _flag_silent(entries, old, new, newest_notes or {})
     entries = _reading_order(entries, old, new)
     return ChangeSet(
@@ -337,6 +344,7 @@ def diff(
         tuple(entries),
         summarise(entries),
         publications=publications_of(new.pages, old.pages),
+        first_seen=first_seen,
     )
 
 
@@ -353,4 +361,5 @@ def filter_documents(changeset: ChangeSet, text: str) -> ChangeSet:
         documents=kept,
         summary=summarise(kept),
         tracked=tuple(page for page in changeset.tracked if wanted(page.title, page.url)),
+        first_seen=tuple(page for page in changeset.first_seen if wanted(page.title, page.url)),
     )

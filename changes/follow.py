@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Final, TypeAlias
 
 from changes.changeset import StateRef
+from changes.inventory import first_copies
 from changes.match import match_organisations, normalise_name
 from changes.timeline import (
     EventKind,
@@ -117,12 +118,13 @@ class _Transition:
         self.builder = builder
         self.index = index
         self.timed = timed
-        self.ref = StateRef(timed.state.run, timed.state.at)
+        self.ref = StateRef(timed.state.run, timed.state.at, timed.state.archive)
         self.documents = {d.url: d for d in documents_in_reading_order(timed.state.pages)}
         self.assigned: dict[str, list[_Identity | None]] = {}
         self.removed: list[tuple[_Identity, _Place, bool]] = []
         self.added: list[tuple[_Place, bool]] = []
         self.placed: dict[str, tuple[str, ...]] = {}
+        self.first_seen: frozenset[str] = frozenset()  # documents listed before, copied now
 
     def event(
         self,
@@ -153,6 +155,7 @@ class _Transition:
 
     def run(self, old_pages: Mapping[str, Page], previous: Mapping[str, tuple[str, ...]]) -> None:
         old_documents = {d.url: d for d in documents_in_reading_order(old_pages)}
+        self.first_seen = frozenset(d.url for d in first_copies(old_pages, self.timed.state.pages))
         by_key = self.builder.by_key
         for new in self.documents.values():
             old = old_documents.pop(new.url, None)
@@ -222,7 +225,8 @@ class _Transition:
                 found = listed.get(key) or self.builder.retired.pop(key, None)
                 identity = found or self.builder.identity(place)
                 identity.saw(place.organisation)
-                kind = EventKind.LISTED if self.index == 0 else EventKind.ADDED
+                first = self.index == 0 or place.document.url in self.first_seen
+                kind = EventKind.LISTED if first else EventKind.ADDED
                 identity.events.append(self.event(kind, place, with_document=with_document))
             self.assigned[place.document.url][place.index] = identity
             listed.setdefault(key, identity)
@@ -253,8 +257,9 @@ class _Transition:
 def build_timeline(states: Sequence[TimedState]) -> Timeline:
     """Return every organisation's history over `states` (oldest first).
 
-    The first state's organisations are `listed`; after that each transition yields the events the
-    diff of the two states names, attributed to the organisations it matched.
+    The first state's organisations are `listed`, and so are those of a document first copied after
+    it was listed (`changes.inventory.first_copies`); after that each transition yields the events
+    the diff of the two states names, attributed to the organisations it matched.
     """
     builder = _Builder()
     previous: Mapping[str, Page] | None = None

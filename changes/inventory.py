@@ -2,7 +2,8 @@
 
 Pure. `diff()` attaches the publications to every ChangeSet (reports name each publication by its
 own stored title) and, for a baseline, the documents too (a first report lists what is tracked).
-Neither is part of the JSON contract of DESIGN §8.
+Neither is part of the JSON contract of DESIGN §8. `first_copies` names the documents a state
+holds for the first time although they were listed before (`first_seen` in the contract).
 """
 
 from __future__ import annotations
@@ -77,6 +78,29 @@ def tracked_documents(pages: Mapping[str, Page]) -> tuple[TrackedDocument, ...]:
             seen.add(url)
             documents.append(_tracked(page))
     return tuple(documents)
+
+
+def first_copies(old: Mapping[str, Page], new: Mapping[str, Page]) -> tuple[TrackedDocument, ...]:
+    """Return the HTML documents `new` holds for the first time although `old`'s publications
+    already listed them, in Documents-list order: first seen, not added.
+
+    The old state listed the document but had no copy of it (its first fetch failed, or a web
+    archive copied it later than the list that names it): it was there all along, unseen, so
+    neither it nor its organisations are news.
+    """
+    listed_before = {
+        link.url
+        for page in old.values()
+        if isinstance(page, Publication)
+        for link in page.documents
+    }
+    return tuple(
+        document
+        for document in tracked_documents(new)
+        if document.kind == "html_document"
+        and document.url in listed_before
+        and document.url not in old
+    )
 
 
 def _tracked(page: Page) -> TrackedDocument:

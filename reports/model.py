@@ -31,12 +31,36 @@ class Problem:
 
 
 @dataclass(frozen=True, slots=True)
+class ImportedHistory:
+    """What one `backfill` imported from a web archive: each archive state it stored, as its
+    changes against the state before it (`ChangeSet.to_ref` names the state), oldest first."""
+
+    states: tuple[ChangeSet, ...]
+
+    @property
+    def first(self) -> datetime | None:
+        """Return the time of the first imported state."""
+        return self.states[0].to_ref.at if self.states else None
+
+    @property
+    def last(self) -> datetime | None:
+        """Return the time of the last imported state."""
+        return self.states[-1].to_ref.at if self.states else None
+
+    @property
+    def changes(self) -> int:
+        """Return how many imported states changed something."""
+        return sum(1 for state in self.states if state.has_changes)
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """Everything a report format needs: the changes of a range and its last run's problems.
 
     `title` names what is tracked (the feed's title): left empty, it is the stored titles of the
     changeset's publications, or FALLBACK_TITLE when none is stored. `link` is the report's page
-    on the published site (`[site] base_url`), which the Atom entry links to.
+    on the published site (`[site] base_url`), which the Atom entry links to. `imported` makes
+    it the summary of a `backfill`: its subject says so and it lists each imported state.
     """
 
     changeset: ChangeSet
@@ -46,6 +70,8 @@ class Report:
     organisation_count: int | None = None  # organisations in the TO state (said by a baseline)
     page_count: int | None = None  # pages in the TO state
     link: str | None = None
+    # A backfill's summary: the states it imported (the changeset: first to last of them).
+    imported: ImportedHistory | None = None
 
     def __post_init__(self) -> None:
         if not self.title:

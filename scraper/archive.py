@@ -167,6 +167,11 @@ class ArchiveSettings:
     replay_url: str = WAYBACK_REPLAY_URL  # {timestamp} and {url} are filled in per capture
     allowed_hosts: tuple[str, ...] = ("web.archive.org",)
     requests_per_second: float = 1.0
+    # Each None keeps the `[source]` setting given to `fetch_settings`.
+    timeout_s: float | None = None
+    max_bytes: int | None = None
+    retries: int | None = None
+    obey_robots: bool | None = None
 
     def __post_init__(self) -> None:
         hosts = self.allowed_hosts
@@ -188,11 +193,18 @@ class ArchiveSettings:
 
     def fetch_settings(self, source: FetchSettings) -> FetchSettings:
         """Return `source` (timeouts, retries, max_bytes, User-Agent) with the archive's hosts and
-        rate limit: a Fetcher built from it fetches from the archive only, and gently."""
+        rate limit, and its own timeout, max_bytes, retries and robots rule where it sets them: a
+        Fetcher built from it fetches from the archive only, and gently."""
+        own = {
+            name: value
+            for name in ("timeout_s", "max_bytes", "retries", "obey_robots")
+            if (value := getattr(self, name)) is not None
+        }
         return replace(
             source,
             allowed_hosts=self.allowed_hosts,
             requests_per_second=self.requests_per_second,
+            **own,
         )
 
 

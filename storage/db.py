@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The newest revision in migrations/versions (tests/test_storage.py checks it against Alembic):
 # a database at it needs no upgrade, found with plain SQL, without importing Alembic (~11 MiB).
-HEAD_REVISION: Final = "0003"
+HEAD_REVISION: Final = "0004"
 _WRITE_LOCK_OPTION: Final = "lifesci_tracker_write_lock"
 
 

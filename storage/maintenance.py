@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from storage.order import newest_versions
 from storage.tables import Blob, PageVersion
 
 
@@ -16,7 +17,7 @@ def prune_raw_bodies(session: Session, *, older_than: datetime) -> int:
     Parsed versions are kept, and so is the raw body of every page's newest version, and every
     body a kept one is compressed against.
     """
-    newest = select(func.max(PageVersion.id)).group_by(PageVersion.page_id)
+    newest = newest_versions()
     session.execute(
         update(PageVersion)
         .where(PageVersion.created_at < older_than, PageVersion.id.not_in(newest))

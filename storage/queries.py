@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from scraper.page import Page, Publication
 from storage.content import decode_version, decode_versions
 from storage.errors import RefError
+from storage.order import NEWEST_FIRST, at_or_before, before, newest_versions
 from storage.statuses import PROBLEM_OUTCOMES, RunStatus
 from storage.tables import Observation, OrganisationRow, PageVersion, Run
 from storage.tables import Page as PageRow
@@ -34,28 +35,25 @@ class StoredState:
 
 
 def finished_runs(session: Session, *, limit: int | None = None) -> list[Run]:
-    """Return finished runs (ok or partial), newest first."""
-    query = select(Run).where(Run.status.in_(FINISHED)).order_by(Run.id.desc())
+    """Return finished runs (ok or partial), newest first (in time order, `storage.order`)."""
+    query = select(Run).where(Run.status.in_(FINISHED)).order_by(*NEWEST_FIRST)
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query))
 
 
 def all_runs(session: Session, *, limit: int | None = None) -> list[Run]:
-    """Return every recorded run, newest first."""
-    query = select(Run).order_by(Run.id.desc())
+    """Return every recorded run, newest first (in time order)."""
+    query = select(Run).order_by(*NEWEST_FIRST)
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query))
 
 
-def previous_finished_run(session: Session, run_id: int) -> Run | None:
-    """Return the newest finished run before `run_id`."""
+def previous_finished_run(session: Session, run: Run) -> Run | None:
+    """Return the newest finished run before `run` in time order."""
     return session.scalars(
-        select(Run)
-        .where(Run.status.in_(FINISHED), Run.id < run_id)
-        .order_by(Run.id.desc())
-        .limit(1)
+        select(Run).where(Run.status.in_(FINISHED), before(run)).order_by(*NEWEST_FIRST).limit(1)
     ).first()
 
 
@@ -107,7 +105,7 @@ def resolve_ref(session: Session, ref: str) -> Run:
     run = session.scalars(
         select(Run)
         .where(Run.status.in_(FINISHED), Run.started_at <= moment)
-        .order_by(Run.id.desc())
+        .order_by(*NEWEST_FIRST)
         .limit(1)
     ).first()
     if run is None:
@@ -125,14 +123,6 @@ def live_pages(pages: dict[str, Page]) -> dict[str, Page]:
     return {
         url: page for url, page in pages.items() if isinstance(page, Publication) or url in listed
     }
-
-
-def _newest_versions(run_id: int) -> Any:
-    return (
-        select(func.max(PageVersion.id))
-        .where(PageVersion.run_id <= run_id)
-        .group_by(PageVersion.page_id)
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +143,7 @@ def state_rows(session: Session, run: Run) -> list[StateRow]:
     rows = session.execute(
         select(PageRow.url, PageVersion.id, PageVersion.parser_version, PageVersion.content)
         .join(PageRow, PageRow.id == PageVersion.page_id)
-        .where(PageVersion.id.in_(_newest_versions(run.id)))
+        .where(PageVersion.id.in_(newest_versions(run)))
     )
     return [StateRow(*row) for row in rows]
 
@@ -176,7 +166,7 @@ def state_versions(session: Session, run: Run) -> dict[str, StateVersion]:
     rows = session.execute(
         select(PageRow.url, PageVersion.id, PageRow.kind, PageVersion.parser_version)
         .join(PageRow, PageRow.id == PageVersion.page_id)
-        .where(PageVersion.id.in_(_newest_versions(run.id)))
+        .where(PageVersion.id.in_(newest_versions(run)))
     )
     return {
         url: StateVersion(version_id, kind == "publication", parser_version)
@@ -205,7 +195,7 @@ def organisation_counts(session: Session, run: Run) -> dict[int, int]:
     """
     rows = session.execute(
         select(OrganisationRow.version_id, func.count())
-        .where(OrganisationRow.version_id.in_(_newest_versions(run.id)))
+        .where(OrganisationRow.version_id.in_(newest_versions(run)))
         .group_by(OrganisationRow.version_id)
     )
     return dict(rows.tuples().all())
@@ -247,8 +237,9 @@ def version_raw_body(session: Session, url: str, run: Run) -> tuple[Page, str | 
     row = session.execute(
         select(PageVersion)
         .join(PageRow, PageRow.id == PageVersion.page_id)
-        .where(PageRow.url == url, PageVersion.run_id <= run.id)
-        .order_by(PageVersion.id.desc())
+        .join(Run, Run.id == PageVersion.run_id)
+        .where(PageRow.url == url, at_or_before(run))
+        .order_by(*NEWEST_FIRST, PageVersion.id.desc())
         .limit(1)
     ).scalar_one_or_none()
     if row is None:
@@ -259,13 +250,14 @@ def version_raw_body(session: Session, url: str, run: Run) -> tuple[Page, str | 
 def problem_streak(session: Session, url: str, *, limit: int) -> int:
     """Return how many of the page's newest observations in a row were problems (at most limit+1).
 
-    Problems are error, anomaly and gone outcomes.
+    Problems are error, anomaly and gone outcomes. Newest by their runs' time order.
     """
     outcomes = session.scalars(
         select(Observation.outcome)
         .join(PageRow, PageRow.id == Observation.page_id)
+        .join(Run, Run.id == Observation.run_id)
         .where(PageRow.url == url)
-        .order_by(Observation.id.desc())
+        .order_by(*NEWEST_FIRST, Observation.id.desc())
         .limit(limit + 1)
     )
     streak = 0

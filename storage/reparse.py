@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.content import EncodedPage, stored_content
+from storage.order import OLDEST_FIRST, after, newest_versions
 from storage.queries import FINISHED
 from storage.snapshots import Parsed, write_content_rows
 from storage.tables import OrganisationRow, PageVersion, Run, UpdateEntryRow
@@ -108,12 +109,7 @@ def stale_versions(session: Session, page_id: int, parser_version: int) -> list[
 
 def publication_versions_at(session: Session, run_id: int) -> list[tuple[int, int, bytes]]:
     """(version id, parser version, content) of each publication's newest version at `run_id`."""
-    newest = (
-        select(func.max(PageVersion.id))
-        .join(PageRow, PageRow.id == PageVersion.page_id)
-        .where(PageRow.kind == "publication", PageVersion.run_id <= run_id)
-        .group_by(PageVersion.page_id)
-    )
+    newest = newest_versions(session.get_one(Run, run_id), kind="publication")
     rows = session.execute(
         select(PageVersion.id, PageVersion.parser_version, PageVersion.content).where(
             PageVersion.id.in_(newest)
@@ -160,14 +156,16 @@ def mark_reparse_failed(session: Session, version_id: int, parser_version: int) 
 
 
 def forget_summaries(session: Session, *, from_run: int) -> None:
-    """Clear the stored summaries of finished runs from `from_run` on, to be rebuilt.
+    """Clear the stored summaries of finished runs from `from_run` on (in time order), to be
+    rebuilt (`runs_without_summary`).
 
     A version written by run R is in the state of every run from R until the page's next
     version, and in the diff of the run where it appears and of the one where it is replaced.
     """
     session.execute(
         update(Run)
-        .where(Run.id >= from_run, Run.status.in_(FINISHED))
+        .where(or_(Run.id == from_run, after(session.get_one(Run, from_run))))
+        .where(Run.status.in_(FINISHED))
         .values(summary_json=None, organisations_stored=None, updates_stored=None)
     )
 
@@ -178,6 +176,6 @@ def runs_without_summary(session: Session) -> list[int]:
         session.scalars(
             select(Run.id)
             .where(Run.status.in_(FINISHED), Run.summary_json.is_(None))
-            .order_by(Run.id)
+            .order_by(*OLDEST_FIRST)
         )
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, cast
 
-from sqlalchemy import Select, Table, bindparam, func, insert, select, update
+from sqlalchemy import Select, Table, and_, bindparam, case, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from scraper.page import HtmlDocument, Page, Publication
@@ -29,6 +29,7 @@ from storage.tables import (
     PageVersion,
     Run,
     UpdateEntryRow,
+    UTCDateTime,
 )
 from storage.tables import Page as PageRow
 
@@ -39,6 +40,7 @@ _VERSIONS: Final = cast(Table, PageVersion.__table__)
 _BLOBS: Final = cast(Table, Blob.__table__)
 _ORGANISATIONS: Final = cast(Table, OrganisationRow.__table__)
 _UPDATE_ENTRIES: Final = cast(Table, UpdateEntryRow.__table__)
+_RUNS: Final = cast(Table, Run.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,22 +141,34 @@ def fail_stale_runs(session: Session, *, now: datetime) -> list[int]:
     return stale
 
 
-def _page_state_query(*, every_page: bool = False) -> Select[Any]:
-    pages, versions, observations = _PAGES.c, _VERSIONS.c, _OBSERVATIONS.c
+def _page_state_query(*, every_page: bool = False, at_or_before: bool = False) -> Select[Any]:
+    """The page state query: the newest version by its run's time (DESIGN §4; an archive run
+    inserted later is older), and the validators of the newest stored 200 response.
+
+    With `at_or_before`, only versions of runs at or before the bound `at`/`run_id` count.
+    """
+    pages, versions, observations, runs = _PAGES.c, _VERSIONS.c, _OBSERVATIONS.c, _RUNS.c
     newest_version = (
-        select(func.max(versions.id))
+        select(versions.id)
+        .join(_RUNS, runs.id == versions.run_id)
         .where(versions.page_id == pages.id)
-        .correlate(_PAGES)
-        .scalar_subquery()
+        .order_by(runs.started_at.desc(), runs.id.desc(), versions.id.desc())
+        .limit(1)
     )
+    if at_or_before:
+        at = bindparam("at", type_=UTCDateTime())
+        newest_version = newest_version.where(
+            or_(runs.started_at < at, and_(runs.started_at == at, runs.id <= bindparam("run_id")))
+        )
     validators = (
         select(observations.id)
+        .join(_RUNS, runs.id == observations.run_id)
         .where(
             observations.page_id == pages.id,
             observations.outcome.in_([str(outcome) for outcome in STORED_OUTCOMES]),
             observations.http_status == 200,
         )
-        .order_by(observations.id.desc())
+        .order_by(runs.started_at.desc(), runs.id.desc(), observations.id.desc())
         .limit(1)
         .correlate(_PAGES)
         .scalar_subquery()
@@ -171,7 +185,7 @@ def _page_state_query(*, every_page: bool = False) -> Select[Any]:
             versions.parser_version,
         )
         .select_from(_PAGES)
-        .outerjoin(_VERSIONS, versions.id == newest_version)
+        .outerjoin(_VERSIONS, versions.id == newest_version.correlate(_PAGES).scalar_subquery())
         .outerjoin(_OBSERVATIONS, observations.id == validators)
     )
     if every_page:
@@ -181,6 +195,7 @@ def _page_state_query(*, every_page: bool = False) -> Select[Any]:
 
 # Built once: building a statement costs several times more than running it on SQLite.
 _PAGE_STATE: Final = _page_state_query()
+_PAGE_STATE_AT: Final = _page_state_query(at_or_before=True)
 _EVERY_PAGE_STATE: Final = _page_state_query(every_page=True)
 _VERSION_CONTENT: Final = select(_VERSIONS.c.content).where(_VERSIONS.c.id == bindparam("id"))
 _BLOB_EXISTS: Final = select(_BLOBS.c.sha256).where(_BLOBS.c.sha256 == bindparam("key"))
@@ -202,10 +217,16 @@ _INSERT_ORGANISATIONS: Final = insert(_ORGANISATIONS)
 _INSERT_UPDATE_ENTRIES: Final = insert(_UPDATE_ENTRIES)
 _INSERT_OBSERVATION: Final = insert(_OBSERVATIONS)
 _INSERT_PAGE: Final = insert(_PAGES).returning(_PAGES.c.id)
+_SEEN: Final = bindparam("now", type_=UTCDateTime())
+# A page seen: first and last seen move only outwards (an archive run is older than the others).
 _TOUCH_PAGE: Final = (
     update(_PAGES)
     .where(_PAGES.c.id == bindparam("page_id"))
-    .values(last_seen_at=bindparam("now"), kind=bindparam("kind"))
+    .values(
+        last_seen_at=case((_PAGES.c.last_seen_at < _SEEN, _SEEN), else_=_PAGES.c.last_seen_at),
+        first_seen_at=case((_PAGES.c.first_seen_at > _SEEN, _SEEN), else_=_PAGES.c.first_seen_at),
+        kind=bindparam("kind"),
+    )
 )
 _SET_FINGERPRINT: Final = (
     update(_VERSIONS)
@@ -221,6 +242,17 @@ def page_state(session: Session, url: str) -> PageState:
     or unchanged), so a 304 always means "the same as what we have".
     """
     row = session.execute(_PAGE_STATE, {"url": url}).first()
+    return PageState() if row is None else PageState(*row)
+
+
+def page_state_at(session: Session, url: str, run: Run) -> PageState:
+    """Return `page_state` as of `run`: its newest version at or before `run` in time order.
+
+    What `backfill` compares an archived copy with (a run it inserts may be older than others).
+    """
+    row = session.execute(
+        _PAGE_STATE_AT, {"url": url, "at": run.started_at, "run_id": run.id}
+    ).first()
     return PageState() if row is None else PageState(*row)
 
 

@@ -56,6 +56,9 @@ class DeliveryKind(StrEnum):
 
     RUN = "run"  # a run's own report: its files may become latest.* and feed.atom
     RANGE = "range"  # `report FROM TO`: its own files, never latest.*
+    # One `backfill`'s summary: the range of the archive runs it stored (their ids in the
+    # payload, {"runs": [...]}); files like a range's.
+    BACKFILL = "backfill"
     ALERT = "alert"  # a problem alert (`[email] problems_after`); its text is the payload
 
 

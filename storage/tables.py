@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -253,3 +254,27 @@ class Delivery(Base):
 
     def __repr__(self) -> str:
         return f"<Delivery {self.id} {self.channel}/{self.format} {self.status}>"
+
+
+class ArchiveCapture(Base):
+    """A web-archive capture `backfill` is done with (DESIGN §12), so no backfill fetches it again.
+
+    Replayed into an archive run (`outcome` new, changed or unchanged; `run_id` that run), or
+    skipped for a reason that asking again would not change (`outcome` the reason: layout,
+    archive_error, truncated; `run_id` None). A capture that could not be fetched is not recorded:
+    the next backfill tries it again. `url` is the tracked page, `timestamp` the archive's 14
+    digits (UTC): together they name the capture in any archive of the same protocol.
+    """
+
+    __tablename__ = "archive_capture"
+    __table_args__ = (UniqueConstraint("url", "timestamp"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    timestamp: Mapped[str] = mapped_column(String(14))
+    outcome: Mapped[str] = mapped_column(String(20))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id"), index=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"<ArchiveCapture {self.url} {self.timestamp} {self.outcome}>"

@@ -15,11 +15,14 @@ request log work as they do for the fake GOV.UK site. It answers:
   hold is a 404 with Wayback's "not archived" page (`NOT_ARCHIVED`).
 - robots.txt allowing everything.
 
+`FakeArchive.delay_s` delays every answer that is not a fault (for kill tests).
+
 `history(era)` is the scripted scenario the backfill tests replay, built with the GOV.UK site
 builder (`tests.govuk_site`), every state rendered in one markup era (`eras` mixes them per
-state). P is the publication, A to D its HTML documents (A: experimental medicine and clinical
-trials, B: medical technology, C: digital health and care, D: precision medicine and genomics);
-the first live run is 2022-01-10 07:00 UTC. Times are UTC.
+state), as copies of www.gov.uk pages, or of another `origin` (a loopback site that live runs
+track: `live_states()` gives what it serves). P is the publication, A to D its HTML documents
+(A: experimental medicine and clinical trials, B: medical technology, C: digital health and care,
+D: precision medicine and genomics); the first live run is 2022-01-10 07:00 UTC. Times are UTC.
 
 | capture (UTC)    | page | what it is                                       | expected        |
 |------------------|------|--------------------------------------------------|-----------------|
@@ -158,6 +161,11 @@ class FakeArchive(SiteServer):
             reply = fault(self.request_count()) if callable(fault) else fault
             if reply is not None:
                 return reply
+        answer = self._archived(path)
+        answer.delay_s = self.delay_s
+        return answer
+
+    def _archived(self, path: str) -> Reply:
         parts = urlsplit(path)
         if parts.path == "/robots.txt":
             return Reply(body=b"User-agent: *\nAllow: /\n", headers={"Content-Type": "text/plain"})
@@ -249,6 +257,17 @@ class History:
     copies: tuple[Copy, ...]
     throttled: tuple[tuple[str, str], ...] = field(default=())  # (url, timestamp): 429 once
     first_live_run: datetime = FIRST_LIVE_RUN
+    origin: str = ORIGIN
+
+    @property
+    def publication_url(self) -> str:
+        """P's URL."""
+        return self.origin + PUBLICATION_PATH
+
+    @property
+    def document_urls(self) -> dict[str, str]:
+        """A to D's URLs, by letter."""
+        return {letter: f"{self.publication_url}/{slug}" for letter, slug in SLUGS.items()}
 
     def install(self, archive: FakeArchive) -> FakeArchive:
         """Add the copies and faults to `archive` and return it."""
@@ -259,18 +278,22 @@ class History:
         return archive
 
 
-def history(era: Era = "2021", *, eras: Sequence[Era] | None = None) -> History:
-    """Return the scripted history; `eras` gives each of the five states its own markup era."""
+def history(
+    era: Era = "2021", *, eras: Sequence[Era] | None = None, origin: str = ORIGIN
+) -> History:
+    """Return the scripted history; `eras` gives each of the five states its own markup era;
+    `origin` is the site the copies are of."""
     specs = _states()
     chosen = list(eras or [era] * 5)
     # The two variants are captured in S3's and S5's time, so they share those eras.
     for spec, spec_era in zip(specs, [*chosen, chosen[2], chosen[4]], strict=True):
         spec.era = spec_era
-    s1, s2, s3, s4, s5, unlisted_b, later_d = (render_site(s, ORIGIN) for s in specs)
-    p, (a, b, c, d) = PUBLICATION_URL, DOCUMENT_URLS.values()
+    s1, s2, s3, s4, s5, unlisted_b, later_d = (render_site(s, origin) for s in specs)
+    scripted = History((), origin=origin)
+    p, (a, b, c, d) = scripted.publication_url, scripted.document_urls.values()
 
     def page(pages: dict[str, bytes], url: str) -> bytes:
-        return pages[url.removeprefix(ORIGIN)]
+        return pages[url.removeprefix(origin)]
 
     copies = [
         Copy(p, "20190301100000", page(s1, p)),
@@ -279,7 +302,7 @@ def history(era: Era = "2021", *, eras: Sequence[Era] | None = None) -> History:
         Copy(p, "20190301103000", page(s1, p)),
         Copy(a, "20190601120000", page(s1, a)),
         Copy(p, "20190601120100", page(s1, p), status="-"),
-        Copy(p, "20190701000000", status="301", location=PUBLICATION_URL),
+        Copy(p, "20190701000000", status="301", location=p),
         Copy(p, "20190901090000", page(s2, p)),
         Copy(a, "20190901090300", page(s2, a)),
         Copy(c, "20190901090600", page(s2, c)),
@@ -296,7 +319,16 @@ def history(era: Era = "2021", *, eras: Sequence[Era] | None = None) -> History:
         Copy(d, "20220115000000", page(later_d, d)),
         Copy(p, "20220301000000", page(s5, p)),
     ]
-    return History(tuple(copies), throttled=((p, "20200203100000"),))
+    return History(tuple(copies), throttled=((p, "20200203100000"),), origin=origin)
+
+
+def live_states() -> tuple[SiteSpec, SiteSpec]:
+    """Return what the site serves at the first live run (S4 with D re-described, as the archive
+    copied it on 2022-01-15) and after 2022-02-20 (S5, D re-described)."""
+    specs = _states()
+    first = copy.deepcopy(specs[3])
+    _redescribe(first.doc(SLUGS["D"]))
+    return first, specs[6]
 
 
 def _states() -> list[SiteSpec]:

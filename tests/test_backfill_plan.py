@@ -310,8 +310,8 @@ def test_fetch_and_parse_errors_map_to_skip_reasons(error: Exception, reason: Sk
     assert Listing.failed(error) == Listing(skipped=reason)
 
 
-def test_only_a_failed_fetch_is_tried_again() -> None:
-    assert [r for r in SkipReason if not r.final] == [SkipReason.FETCH_FAILED]
+def test_only_a_failed_fetch_and_an_anomaly_are_tried_again() -> None:
+    assert [r for r in SkipReason if not r.final] == [SkipReason.FETCH_FAILED, SkipReason.ANOMALY]
 
 
 def test_a_bug_is_not_a_capture_to_skip() -> None:

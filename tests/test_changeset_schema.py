@@ -126,3 +126,19 @@ def test_an_obviously_wrong_document_is_rejected(
     validator: Draft202012Validator, name: str
 ) -> None:
     assert not validator.is_valid(_break(WRONG[name]))
+
+
+def test_first_copies_and_archive_states_are_valid(validator: Draft202012Validator) -> None:
+    old = site(12)
+    document = next(p for p in old.pages.values() if isinstance(p, HtmlDocument))
+    without_copy = replace(
+        old, pages={url: p for url, p in old.pages.items() if url != document.url}, archive=True
+    )
+    data = changeset_to_dict(diff(without_copy, replace(old, run=13, archive=True)))
+
+    assert data["first_seen"][0]["url"] == document.url
+    assert data["to"]["archive"] is True
+    validator.validate(data)
+    wrong = copy.deepcopy(data)
+    wrong["to"]["archive"] = False  # present only when true
+    assert list(validator.iter_errors(wrong))

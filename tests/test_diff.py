@@ -1315,3 +1315,50 @@ def test_a_note_published_late_clears_the_flag_when_dated_within_the_range(
 
 def test_a_note_published_late_also_settles_an_unknown_flag() -> None:
     assert _silent_flags(checked=frozenset(), newest=(LATE_NOTE, NOTE_2018, FIRST_NOTE)) == [False]
+
+
+# --- first copies and archive states (backfill, DESIGN §12) ---------------------------------
+
+
+def listed_without_copy(run: int, documents: Sequence[HtmlDocument], copied: int) -> State:
+    """A state whose publication lists `documents` but holds a copy of only the first `copied`."""
+    publication = make_publication(documents)
+    return make_state(run, [publication, *documents[:copied]])
+
+
+def test_a_document_listed_before_its_first_copy_is_first_seen_not_added() -> None:
+    trials = make_document(EXPERIMENTAL, EXPERIMENTAL_ORGANISATIONS[:2])
+    trade = make_document(TRADE, EXPERIMENTAL_ORGANISATIONS[2:4])
+    old = listed_without_copy(12, [trials, trade], copied=1)
+    new = listed_without_copy(13, [trials, trade], copied=2)
+
+    changeset = diff(old, new)
+
+    assert changeset.documents == ()
+    assert changeset.summary == Summary()
+    assert [(d.url, d.organisation_count) for d in changeset.first_seen] == [(trade.url, 2)]
+    document = changeset_to_dict(changeset)
+    assert document["first_seen"] == [{"url": trade.url, "title": TRADE, "organisations": 2}]
+
+
+def test_a_document_the_new_list_adds_is_still_added() -> None:
+    trials = make_document(EXPERIMENTAL, EXPERIMENTAL_ORGANISATIONS[:2])
+    trade = make_document(TRADE, EXPERIMENTAL_ORGANISATIONS[2:4])
+
+    changeset = diff(make_site(12, [trials]), make_site(13, [trials, trade]))
+
+    assert [(d.url, d.status) for d in changeset.documents if d.kind != "publication"] == [
+        (trade.url, "added")
+    ]
+    assert changeset.first_seen == ()
+    assert "first_seen" not in changeset_to_dict(changeset)
+
+
+def test_an_archive_state_is_marked_in_the_json_refs_only() -> None:
+    trials = make_document(EXPERIMENTAL, EXPERIMENTAL_ORGANISATIONS[:2])
+    old = replace(make_site(12, [trials]), archive=True)
+
+    document = changeset_to_dict(diff(old, make_site(13, [trials])))
+
+    assert document["from"] == {"run": 12, "at": "2021-11-20T07:00:03Z", "archive": True}
+    assert document["to"] == {"run": 13, "at": "2021-12-01T07:00:02Z"}

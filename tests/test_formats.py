@@ -898,3 +898,38 @@ def test_atom_entries_link_to_the_publication_and_the_site_page() -> None:
 def test_atom_links_only_web_urls() -> None:
     report = replace(december_2021(), link="javascript:alert(1)")
     assert [link["href"] for link in entry_links(report)] == [PUBLICATION]
+
+
+# --- web-archive states and first copies (backfill) ------------------------------------------
+
+ARCHIVED_AT = datetime(2019, 3, 1, 10, 0, tzinfo=UTC)
+COPIED_AT = datetime(2019, 9, 1, 9, 3, tzinfo=UTC)
+FIRST_COPY = TrackedDocument(
+    f"{PUBLICATION}/digital-health-and-care",
+    "Digital health and care",
+    "html_document",
+    (TrackedStage("Discovery and deep research", ("AMRC", "CPRD")),),
+)
+
+
+def archived_changeset() -> ChangeSet:
+    return ChangeSet(
+        from_ref=StateRef(2, ARCHIVED_AT, archive=True),
+        to_ref=StateRef(3, COPIED_AT, archive=True),
+        first_seen=(FIRST_COPY,),
+    )
+
+
+@pytest.mark.parametrize("name", ["text", "markdown", "html"])
+def test_an_archive_range_is_seen_between_two_copies(name: str) -> None:
+    body = get_format(name).render(Report(archived_changeset())).body
+
+    assert "Seen between run 2 (2019-03-01 10:00 UTC) and run 3 (2019-09-01 09:03 UTC)" in body
+    assert "First copy: Digital health and care" in body
+    assert "its 2 organisations are not counted as added" in body
+
+
+def test_a_live_range_still_reads_from_and_to() -> None:
+    changeset = replace(archived_changeset(), to_ref=StateRef(3, COPIED_AT))
+
+    assert wording.range_sentence(changeset).startswith("From run 2 (2019-03-01 10:00 UTC) to")

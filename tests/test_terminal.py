@@ -29,9 +29,9 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\x1b[()][0-9A-B
 PROGRESS = "tracking: "
 
 
-def run_in_terminal(config: Path, *args: str) -> str:
-    """Run `lifesci-tracker --config CONFIG ARGS run` on a pty; return what the screen got."""
-    return in_terminal("--config", str(config), *args, "run")
+def run_in_terminal(config: Path, *args: str, command: str = "run") -> str:
+    """Run `lifesci-tracker --config CONFIG ARGS COMMAND` on a pty; return what the screen got."""
+    return in_terminal("--config", str(config), *args, command)
 
 
 def in_terminal(*argv: str) -> str:

@@ -171,3 +171,16 @@ def test_find_by_part_of_a_name_lists_every_match_and_by_url_finds_one() -> None
     assert CPRD.url is not None
     assert find_organisations(timeline, CPRD.url.rstrip("/").upper())[0].name == CPRD.name
     assert find_organisations(timeline, "nobody at all") == ()
+
+
+def test_the_first_copy_of_a_document_listed_before_lists_its_organisations() -> None:
+    first = make_site(1, [trial_doc(AMRC), digital_doc(HRA)])
+    without_copy = replace(
+        first, pages={u: p for u, p in first.pages.items() if p.title != "Digital health and care"}
+    )
+    states = [without_copy, replace(make_site(2, [trial_doc(AMRC), digital_doc(HRA)]))]
+
+    timeline = build_timeline([TimedState(state) for state in states])
+
+    # HRA was listed (its document was), only not copied: never "added".
+    assert kinds(history(timeline, HRA.name)) == [(1, EventKind.LISTED)]

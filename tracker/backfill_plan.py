@@ -71,12 +71,16 @@ class SkipReason(StrEnum):
     ARCHIVE_ERROR = "archive_error"  # the archive's own error or placeholder page, or wrong copy
     TRUNCATED = "truncated"  # the archived body is cut short
     FETCH_FAILED = "fetch_failed"  # the archive did not answer (after retries): tried next time
+    # A document that would lose most of its organisations at once (the anomaly guard, as in a
+    # live run): held back, tried next time (`backfill --accept-anomalies` stores it).
+    ANOMALY = "anomaly"
 
     @property
     def final(self) -> bool:
         """Return whether a capture skipped for this reason is done with: asking again gives
-        the same answer. Only a failed fetch is worth trying again on the next backfill."""
-        return self is not SkipReason.FETCH_FAILED
+        the same answer. A failed fetch is tried again on the next backfill, and so is a copy
+        held back as an anomaly (which `--accept-anomalies` stores)."""
+        return self not in (SkipReason.FETCH_FAILED, SkipReason.ANOMALY)
 
 
 def skip_reason(error: Exception) -> SkipReason:

@@ -155,6 +155,10 @@ class ArchiveConfig:
     replay_url: ReplayUrl = "https://web.archive.org/web/{timestamp}id_/{url}"
     allowed_hosts: tuple[HostName, ...] = ("web.archive.org",)
     requests_per_second: Positive = 1.0
+    timeout_s: Positive = 60.0
+    max_bytes: PositiveInt = 10_000_000
+    retries: NonNegativeInt = 3
+    obey_robots: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -221,13 +221,22 @@ class Deliveries:
         now: datetime,
         channels: Collection[str] | None = None,
         formats: Sequence[str] | None = None,
+        payload: str = "",
     ) -> list[Delivery]:
         """Queue the deliveries of one report: per channel (default: those turned on), each of
-        its targets (files: one per format; email: one; notify: one per target)."""
+        its targets (files: one per format; email: one; notify: one per target). `payload` is
+        what the report needs besides its runs (a backfill summary's runs)."""
         names = self.enabled_channels() if channels is None else tuple(channels)
         return [
             _queue(
-                session, name, target, run_id=run_id, from_run_id=from_run_id, kind=kind, now=now
+                session,
+                name,
+                target,
+                run_id=run_id,
+                from_run_id=from_run_id,
+                kind=kind,
+                now=now,
+                payload=payload,
             )
             for name in names
             for target in SETUPS[name].report_targets(self, formats)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from changes.changeset import ChangeSet
 from reports.channels import Alert, Outgoing
-from reports.model import Problem, Report
+from reports.model import ImportedHistory, Problem, Report
 from storage import queries
 from storage.statuses import DeliveryKind
 from storage.tables import PROBLEM_OUTCOMES, Delivery, Run
@@ -25,6 +26,7 @@ from tracker.links import site_page_url
 from tracker.states import count_stored, diff_runs, run_changes
 
 FEED_ENTRIES = 50
+BACKFILL_RUNS_KEY = "runs"  # a backfill summary delivery's payload: {"runs": [run ids]}
 
 
 def problems_of_run(session: Session, run_id: int) -> tuple[Problem, ...]:
@@ -44,6 +46,7 @@ class ReportReader:
         self._config = config
         self._reports: dict[tuple[int | None, int, datetime | None], Report] = {}
         self._feed: tuple[Report, ...] | None = None
+        self._imported: dict[str, ImportedHistory] = {}  # by backfill delivery payload
 
     def outgoing(self, delivery: Delivery, *, link: str | None) -> Outgoing:
         """Return what a channel needs to send `delivery` (the report is read when asked)."""
@@ -55,13 +58,16 @@ class ReportReader:
         if delivery.run_id is not None:
             with self._sessions() as session:
                 run_at = session.get_one(Run, delivery.run_id).started_at
-        is_range = delivery.kind == DeliveryKind.RANGE
+        is_range = delivery.kind in (DeliveryKind.RANGE, DeliveryKind.BACKFILL)
 
         def load_report() -> Report:
             if delivery.run_id is None:
                 raise LookupError(f"delivery {delivery.id} names no run")
             generated = delivery.created_at if is_range else None
-            return self.report(delivery.from_run_id, delivery.run_id, generated, is_range)
+            found = self.report(delivery.from_run_id, delivery.run_id, generated, is_range)
+            if delivery.kind == DeliveryKind.BACKFILL:
+                return self.imported(found, delivery.payload)
+            return found
 
         return Outgoing(
             delivery_id=delivery.id,
@@ -106,6 +112,19 @@ class ReportReader:
                     link=site_page_url(self._config.site.base_url, run_id),
                 )
         return self._reports[key]
+
+    def imported(self, report: Report, payload: str) -> Report:
+        """Return `report` (the range from a backfill's first archive run to its last) as the
+        backfill's summary: with every state it imported (`payload`: {"runs": [ids]})."""
+        if payload not in self._imported:
+            found = json.loads(payload or "{}").get(BACKFILL_RUNS_KEY, [])
+            runs = [int(run_id) for run_id in found]
+            with self._sessions() as session:
+                states = tuple(
+                    run_changes(session, session.get_one(Run, run_id)).changeset for run_id in runs
+                )
+            self._imported[payload] = ImportedHistory(states)
+        return replace(report, imported=self._imported[payload])
 
     def _range(
         self, session: Session, from_run: int | None, run: Run

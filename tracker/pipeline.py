@@ -422,13 +422,13 @@ def reparse_stale_versions(sessions: sessionmaker[Session]) -> int:
     return summary.reparsed
 
 
-def _still_stored(session: Session, run_id: int) -> tuple[int, int]:
-    """The organisations and change notes a failed run leaves stored: the last finished run's."""
-    previous = queries.previous_finished_run(session, run_id)
+def _still_stored(session: Session, run: Run) -> tuple[int, int]:
+    """The organisations and change notes a failed run leaves stored: the last finished run's
+    (as its row recorded them)."""
+    previous = queries.previous_finished_run(session, run)
     if previous is None:
         return 0, 0
-    kept = run_changes(session, previous)
-    return kept.organisations, kept.updates
+    return previous.organisations_stored or 0, previous.updates_stored or 0
 
 
 def _failure_reasons(outcomes: Sequence[PageOutcome]) -> str:
@@ -500,7 +500,7 @@ def run_once(
         changeset = ChangeSet(from_ref=None, to_ref=StateRef(run_id, run.started_at))
         if status == RunStatus.FAILED:
             run.error = f"nothing could be tracked: {_failure_reasons(pipeline.outcomes)}"
-            organisations, updates = _still_stored(session, run_id)
+            organisations, updates = _still_stored(session, run)
         else:
             session.flush()
             found = run_changes(session, run)

@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import requests
 
 from storage.lock import run_lock
 from storage.statuses import Trigger
-from tracker.app import fetcher_factory, make_http_session, open_database
+from tracker.app import Database, fetcher_factory, make_http_session, open_database
 from tracker.config import Config
 from tracker.pipeline import PageOutcome, RunResult, run_once
+
+
+@contextmanager
+def locked_store(
+    config: Config, *, wait_s: float = 0.0, direct: bool = False
+) -> Iterator[tuple[Database, requests.Session]]:
+    """Hold the database's run lock (waiting up to `wait_s` seconds), with the schema created or
+    upgraded and an HTTP session (`direct`: ignoring proxy settings in the environment, as the
+    demo's loopback site needs); release the database's connections at the end, also on error.
+
+    Raises:
+        RunLockHeld: Another run still holds the lock after `wait_s` seconds (nothing recorded).
+    """
+    with run_lock(config.database.url, wait_s=wait_s):
+        database = open_database(config, create=True)
+        try:
+            with make_http_session(trust_env=not direct) as http:
+                yield database, http
+        finally:
+            database.engine.dispose()
 
 
 def locked_run(
@@ -30,19 +53,14 @@ def locked_run(
     Raises:
         RunLockHeld: Another run still holds the lock after `wait_s` seconds (nothing recorded).
     """
-    with run_lock(config.database.url, wait_s=wait_s):
-        database = open_database(config, create=True)
-        try:
-            with make_http_session(trust_env=not direct) as http:
-                return run_once(
-                    config,
-                    sessions=database.sessions,
-                    http=http,
-                    fetcher_factory=fetcher_factory(config),
-                    trigger=trigger,
-                    accept_anomalies=accept_anomalies,
-                    report=report,
-                    on_page=on_page,
-                )
-        finally:
-            database.engine.dispose()
+    with locked_store(config, wait_s=wait_s, direct=direct) as (database, http):
+        return run_once(
+            config,
+            sessions=database.sessions,
+            http=http,
+            fetcher_factory=fetcher_factory(config),
+            trigger=trigger,
+            accept_anomalies=accept_anomalies,
+            report=report,
+            on_page=on_page,
+        )

@@ -30,7 +30,7 @@ from tracker.errors import UsageError
 from tracker.links import site_page_url
 from tracker.outgoing import problems_of_run
 from tracker.site_files import write_site
-from tracker.states import count_stored, newest_notes, with_checked_publications
+from tracker.states import count_stored, newest_notes, state_of, with_checked_publications
 
 GENERAL_TITLE = "GOV.UK guidance"  # the site's title when it tracks several publications
 
@@ -119,7 +119,7 @@ def load_history(session: Session) -> History:
     """Read every finished run's state from the store, oldest first (in the store's run order)."""
 
     def run_state(run: Run) -> RunState:
-        state = State(run.id, run.started_at, queries.state_at(session, run).pages)
+        state = state_of(run, queries.state_at(session, run).pages)
         return RunState(
             with_checked_publications(session, run, state),
             problems_of_run(session, run.id),

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from changes import diff, filter_documents
 from changes.changeset import ChangeSet, State, summary_to_dict
 from scraper.page import HtmlDocument, Page, Publication, UpdateEntry
-from storage import queries
+from storage import order, queries
 from storage.errors import RefError
-from storage.statuses import PROBLEM_OUTCOMES
+from storage.statuses import PROBLEM_OUTCOMES, Trigger
 from storage.tables import Run
 from tracker.errors import UsageError
 
@@ -34,6 +34,11 @@ class ResolvedState:
     run: Run
     state: State
     parser_versions: Mapping[str, int] = field(default_factory=dict)  # by page URL
+
+
+def state_of(run: Run, pages: Mapping[str, Page]) -> State:
+    """Return `pages` as the state of `run` (its id, time, and whether it is an archive run)."""
+    return State(run.id, run.started_at, pages, archive=run.trigger == Trigger.ARCHIVE)
 
 
 def load_state(session: Session, ref: str) -> ResolvedState:
@@ -80,7 +85,7 @@ def _resolved(session: Session, run: Run, decoded: dict[int, Page]) -> ResolvedS
     stored = queries.state_at(session, run, decoded=decoded)
     return ResolvedState(
         run,
-        State(run=stored.run_id, at=stored.started_at, pages=stored.pages),
+        state_of(run, stored.pages),
         stored.parser_versions,
     )
 
@@ -99,7 +104,7 @@ def rebaselined(old: ResolvedState, new: ResolvedState) -> State:
         url: new.state.pages[url] if url in differing else page
         for url, page in old.state.pages.items()
     }
-    return State(run=old.state.run, at=old.state.at, pages=pages)
+    return replace(old.state, pages=pages)
 
 
 def diff_refs(
@@ -170,7 +175,7 @@ def diff_runs(
 
 def changes_for_run(session: Session, run: Run) -> tuple[ChangeSet, State]:
     """Return what `run` found (its state against the previous finished run's) and its state."""
-    return diff_runs(session, queries.previous_finished_run(session, run.id), run)
+    return diff_runs(session, queries.previous_finished_run(session, run), run)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +198,7 @@ def run_changes(session: Session, run: Run) -> RunChanges:
     organisations of the rest are counted in SQL. Equal to `changes_for_run`
     (tests/test_run_changes.py), without holding every page decoded.
     """
-    previous = queries.previous_finished_run(session, run.id)
+    previous = queries.previous_finished_run(session, run)
     new = queries.state_versions(session, run)
     old = queries.state_versions(session, previous) if previous is not None else {}
     wanted = {v.version_id for v in (*new.values(), *old.values()) if v.is_publication}
@@ -211,7 +216,7 @@ def run_changes(session: Session, run: Run) -> RunChanges:
     )
     if previous is None:  # a baseline lists every live page: decode them all
         decoded.update(queries.version_pages(session, {new[url].version_id for url in new_live}))
-        changeset = diff(None, State(run.id, run.started_at, _pages(new, new_live, decoded)))
+        changeset = diff(None, state_of(run, _pages(new, new_live, decoded)))
         return RunChanges(changeset, organisations, updates, len(new_live))
     # Publications always stay: the diff reads every Documents list (owners, reading order).
     # A document re-baselined by a parser change (see `rebaselined`) compares as unchanged.
@@ -232,9 +237,9 @@ def run_changes(session: Session, run: Run) -> RunChanges:
     for url in old_pages.keys() & new.keys():
         if _other_parser(old[url], new[url]):  # a publication re-baselined
             old_pages[url] = decoded[new[url].version_id]
-    new_state = State(run.id, run.started_at, _pages(new, new_live - both, decoded))
+    new_state = state_of(run, _pages(new, new_live - both, decoded))
     changeset = diff(
-        State(previous.id, previous.started_at, old_pages),
+        state_of(previous, old_pages),
         with_checked_publications(session, run, new_state),
         newest_notes=newest_notes(session),
     )
@@ -262,7 +267,8 @@ def refresh_explained_runs(session: Session, run: Run, changeset: ChangeSet) -> 
         if (earlier.started_at + timedelta(hours=1)).date().isoformat() < min(dates):
             break
         stored = json.loads(earlier.summary_json) if earlier.summary_json else None
-        if earlier.id >= run.id or not stored or not stored.get("silent_changes"):
+        later = order.position(earlier) >= order.position(run)
+        if later or not stored or not stored.get("silent_changes"):
             continue
         summary = summary_to_dict(run_changes(session, earlier).changeset.summary)
         if summary != stored:

@@ -1,4 +1,5 @@
-"""What `run` shows on a terminal: a live progress line on stderr, log records printed above it.
+"""What `run` and `backfill` show on a terminal: a live progress line on stderr, log records
+printed above it.
 
 While the line is live, the stderr log handler is swapped for rich's, on the same console, so a
 record never lands in the middle of the progress line; INFO records stay out of the way unless
@@ -14,6 +15,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from rich.progress import Progress, ProgressColumn
+
     from tracker.pipeline import PageOutcome
 
 
@@ -35,16 +38,11 @@ def _level_above_progress(verbosity: int) -> int:
 
 
 @contextmanager
-def progress_display(
-    *, enabled: bool, verbosity: int = 0
-) -> Iterator[Callable[[PageOutcome], None] | None]:
-    """Show a live count of pages tracked (stderr) when `enabled`; yield the per-page callback."""
-    if not enabled:
-        yield None
-        return
+def _live_progress(verbosity: int, *columns: ProgressColumn) -> Iterator[Progress]:
+    """Yield a transient progress display on stderr, log records printed above it."""
     from rich.console import Console
     from rich.logging import RichHandler
-    from rich.progress import Progress, SpinnerColumn, TextColumn
+    from rich.progress import Progress
 
     console = Console(stderr=True)
     root = logging.getLogger()
@@ -58,22 +56,55 @@ def progress_display(
         root.removeHandler(handler)
     root.addHandler(above)
     try:
-        with Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True
-        ) as progress:
-            task = progress.add_task("tracking: 0 pages", total=None)
-            count = 0
-
-            def advance(outcome: PageOutcome) -> None:
-                nonlocal count
-                count += 1
-                name = outcome.url.rstrip("/").rpartition("/")[2]
-                progress.update(
-                    task, description=f"tracking: {count} pages ({name}: {outcome.outcome})"
-                )
-
-            yield advance
+        with Progress(*columns, console=console, transient=True) as progress:
+            yield progress
     finally:
         root.removeHandler(above)
         for handler in replaced:
             root.addHandler(handler)
+
+
+@contextmanager
+def progress_display(
+    *, enabled: bool, verbosity: int = 0
+) -> Iterator[Callable[[PageOutcome], None] | None]:
+    """Show a live count of pages tracked (stderr) when `enabled`; yield the per-page callback."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import SpinnerColumn, TextColumn
+
+    with _live_progress(verbosity, SpinnerColumn(), TextColumn("{task.description}")) as progress:
+        task = progress.add_task("tracking: 0 pages", total=None)
+        count = 0
+
+        def advance(outcome: PageOutcome) -> None:
+            nonlocal count
+            count += 1
+            name = outcome.url.rstrip("/").rpartition("/")[2]
+            progress.update(
+                task, description=f"tracking: {count} pages ({name}: {outcome.outcome})"
+            )
+
+        yield advance
+
+
+@contextmanager
+def capture_progress(
+    *, enabled: bool, verbosity: int = 0
+) -> Iterator[Callable[[int, int], None] | None]:
+    """Show a bar of web-archive captures fetched out of those to fetch (stderr) when
+    `enabled`; yield the callback `backfill` calls with (fetched, total)."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+
+    columns = (TextColumn("captures fetched"), BarColumn(), MofNCompleteColumn())
+    with _live_progress(verbosity, *columns) as progress:
+        task = progress.add_task("backfill", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield advance

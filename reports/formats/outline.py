@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
 from changes.changeset import ChangeSet, DocumentChange, OrganisationChanges, UpdateChanges
-from changes.inventory import TrackedStage
+from changes.inventory import TrackedDocument, TrackedStage
 from changes.worddiff import Segment, word_diff
 from reports.formats import wording
-from reports.model import Problem, Report
+from reports.model import ImportedHistory, Problem, Report
 from scraper.page import PageKind
 
 LineKind: TypeAlias = Literal["added", "removed", "changed", "info", "warning"]
@@ -66,12 +66,16 @@ def outline_report(report: Report) -> Outline:
     intro: str | None = None
     counts: tuple[tuple[str, int], ...] = ()
     sections = tuple(outline_document(d) for d in changeset.documents)
-    if changeset.is_baseline:
+    sections += tuple(outline_first_seen(d) for d in changeset.first_seen)
+    if report.imported is not None:
+        intro = wording.imported_intro(report.imported)
+        sections = (outline_imported(report.imported, changeset), *sections)
+    elif changeset.is_baseline:
         intro = wording.baseline_sentence(report)
         sections = outline_tracked(changeset)
     elif not changeset.has_changes:
         intro = wording.NO_CHANGES
-    else:
+    if changeset.has_changes:
         summary = changeset.summary
         counts = (
             ("Documents changed", summary.documents_changed),
@@ -124,6 +128,32 @@ def outline_tracked(changeset: ChangeSet) -> tuple[Section, ...]:
         url = wording.clean(publication.url)
         sections.append(Section(heading, url, "publication", "tracked", lines))
     return tuple(sections)
+
+
+def outline_imported(imported: ImportedHistory, changeset: ChangeSet) -> Section:
+    """Return a backfill's imported states, one line each, as a section of its publication."""
+    publication = changeset.publications[0] if changeset.publications else None
+    return Section(
+        heading="Imported states",
+        url=wording.clean(publication.url) if publication else "",
+        kind="publication",
+        status="imported",
+        lines=tuple(
+            Line("changed" if state.has_changes else "info", wording.imported_state_sentence(state))
+            for state in imported.states
+        ),
+    )
+
+
+def outline_first_seen(document: TrackedDocument) -> Section:
+    """Return a document first copied although listed before (`ChangeSet.first_seen`)."""
+    return Section(
+        heading=wording.first_seen_heading(document),
+        url=wording.clean(document.url),
+        kind=document.kind,
+        status="first_seen",
+        lines=(Line("info", wording.first_seen_sentence(document)),),
+    )
 
 
 def outline_document(document: DocumentChange) -> Section:

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from changes.changeset import ChangeSet, DocumentChange, OrganisationChange, StateRef
 from changes.inventory import TrackedDocument, TrackedPublication
-from reports.model import Report, join_titles
+from reports.model import ImportedHistory, Report, join_titles
 from scraper.page import Organisation, UpdateEntry
 
 SILENT_CHANGE: Final = "changed without a change note"
@@ -166,7 +166,32 @@ def subject_title(report: Report) -> str:
 
 def subject_line(report: Report) -> str:
     """Return e.g.: "UK life sciences support: 2 organisations changed, 1 new update note"."""
+    if report.imported is not None:
+        return f"{subject_title(report)}: {imported_phrase(report.imported)}"
     return f"{subject_title(report)}: {summary_phrase(report)}"
+
+
+def imported_phrase(imported: ImportedHistory) -> str:
+    """Return "history imported: 4 states, 2019-03-01 to 2021-12-02, 3 changes" (a backfill)."""
+    days = [moment.date().isoformat() for moment in (imported.first, imported.last) if moment]
+    span = f", {days[0]} to {days[-1]}" if days else ""
+    states = plural(len(imported.states), "state")
+    return f"history imported: {states}{span}, {plural(imported.changes, 'change')}"
+
+
+def imported_state_sentence(changeset: ChangeSet) -> str:
+    """Return one imported state: "Seen between run 1 (...) and run 2 (...), in web archive
+    copies: 1 organisation changed"."""
+    return f"{range_sentence(changeset)}: {summary_phrase(Report(changeset))}"
+
+
+def imported_intro(imported: ImportedHistory) -> str:
+    """Return what a backfill summary says before its sections."""
+    return (
+        f"History imported from a web archive: {plural(len(imported.states), 'state')}, "
+        f"{imported.changes} with changes. Each is listed below, then "
+        "what changed from the first to the last; `lifesci-tracker history` and `diff` show them"
+    )
 
 
 def baseline_sentence(report: Report) -> str:
@@ -191,10 +216,33 @@ def describe_ref(ref: StateRef | None) -> str:
 
 
 def range_sentence(changeset: ChangeSet) -> str:
-    """Return "From run 12 (...) to run 13 (...)", or "As of run 13 (...)" for a baseline."""
+    """Return "From run 12 (...) to run 13 (...)", or "As of run 13 (...)" for a baseline.
+
+    Up to an archive run (`backfill`), whose time is that of archived copies, the changes are
+    only known to lie between the two states: "Seen between run 3 (...) and run 4 (...), in web
+    archive copies".
+    """
+    to_ref = changeset.to_ref
     if changeset.is_baseline:
-        return f"As of {describe_ref(changeset.to_ref)}"
-    return f"From {describe_ref(changeset.from_ref)} to {describe_ref(changeset.to_ref)}"
+        archived = ", a web archive capture" if to_ref.archive else ""
+        return f"As of {describe_ref(to_ref)}{archived}"
+    if to_ref.archive:
+        return (
+            f"Seen between {describe_ref(changeset.from_ref)} and {describe_ref(to_ref)}, "
+            "in web archive captures"
+        )
+    return f"From {describe_ref(changeset.from_ref)} to {describe_ref(to_ref)}"
+
+
+def first_seen_heading(document: TrackedDocument) -> str:
+    """Return "First copy: TITLE" for a document listed before but stored for the first time."""
+    return f"First copy: {clean(document.title) or clean(document.url)}"
+
+
+def first_seen_sentence(document: TrackedDocument) -> str:
+    """Return why a first copy is not a change: it was listed before this state."""
+    count = plural(document.organisation_count, "organisation")
+    return f"Listed before, but this is its first stored copy: its {count} are not counted as added"
 
 
 def format_time(moment: datetime) -> str:

@@ -15,6 +15,11 @@ from tracker.lazy_group import LazyCommand
 
 COMMANDS = MappingProxyType(
     {
+        "backfill": LazyCommand(
+            "tracker.commands.backfill_command:backfill_command",
+            "Import the publication's history from a web archive, as archive runs before the "
+            "first run.",
+        ),
         "check-config": LazyCommand(
             "tracker.commands.config_command:check_config",
             "Validate the configuration and print the effective settings (secrets masked).",

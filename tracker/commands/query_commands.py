@@ -138,6 +138,9 @@ def table_text(headers: list[str], rows: list[list[Any]]) -> str:
 def history_command(context: Context, limit: int, fmt: str) -> None:
     """List runs, newest first, with what each found.
 
+    Runs are in time order: an archive run (`backfill`) stands at the time of the archived
+    copies it replays, before the live runs. Its trigger is "archive".
+
     \b
     Example:
         lifesci-tracker history --limit 5
@@ -155,6 +158,7 @@ def history_command(context: Context, limit: int, fmt: str) -> None:
             [
                 row["run"],
                 row["started_at"],
+                row["trigger"],
                 row["status"],
                 row["pages"]["fetched"],
                 row["pages"]["new"] + row["pages"]["changed"],
@@ -164,7 +168,7 @@ def history_command(context: Context, limit: int, fmt: str) -> None:
                 summary.get("updates_added", 0),
             ]
         )
-    headers = ["run", "started (UTC)", "status", "fetched", "changed", "orgs", "notes"]
+    headers = ["run", "started (UTC)", "trigger", "status", "fetched", "changed", "orgs", "notes"]
     click.echo(table_text(headers, table) if table else "no runs stored yet")
 
 
