@@ -214,6 +214,12 @@ def test_a_page_whose_body_was_pruned_is_re_baselined_without_reporting_the_pars
     assert list(documents[0]["organisations"]["changed"][0]["changes"]) == ["description"]
     code, later = tracker_.run_json()
     assert (code, later["summary"]["documents_changed"]) == (0, 0)
+    # The site tells the same story: the re-baselined document has no change set of its own.
+    built = tracker_.cli("site", "build", str(tmp_path / "site"))
+    assert built.exit_code == 0, built.output
+    change_page = (tmp_path / "site" / "changes" / f"{found['run']}.html").read_text("utf-8")
+    assert "Now also in Leeds." in change_page
+    assert "Experimental medicine and clinical trials" not in change_page
 
 
 def test_a_version_the_new_parser_rejects_keeps_its_content_and_is_not_retried(

@@ -8,8 +8,7 @@ line on stderr and an exit code (`tracker/cli_errors.py`); `--debug` adds the tr
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -19,9 +18,7 @@ from tracker.cli_options import Context, pass_context
 from tracker.commands import COMMANDS
 from tracker.lazy_group import LazyGroup
 
-__all__ = ["Context", "cli", "handle_errors", "main", "pass_context"]
-
-F = TypeVar("F", bound=Callable[..., Any])
+__all__ = ["Context", "cli", "main", "pass_context"]
 
 
 class CommandLine(LazyGroup):
@@ -34,11 +31,6 @@ class CommandLine(LazyGroup):
             raise
         except Exception as exc:
             ctx.exit(exit_for_error(exc, debug=ctx.ensure_object(Context).debug))
-
-
-def handle_errors(function: F) -> F:
-    """Kept for command modules written before errors were handled by the root group: a no-op."""
-    return function
 
 
 @click.group(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,7 +30,13 @@ from tracker.errors import UsageError
 from tracker.links import site_page_url
 from tracker.outgoing import problems_of_run
 from tracker.site_files import write_site
-from tracker.states import count_stored, newest_notes, state_of, with_checked_publications
+from tracker.states import (
+    count_stored,
+    newest_notes,
+    rebaseline,
+    resolved_state,
+    with_checked_publications,
+)
 
 GENERAL_TITLE = "GOV.UK guidance"  # the site's title when it tracks several publications
 
@@ -75,6 +81,7 @@ class RunState:
     state: State
     problems: tuple[Problem, ...] = ()
     trigger: str = Trigger.MANUAL
+    parser_versions: Mapping[str, int] = field(default_factory=dict)  # by page URL
 
 
 def history_of(
@@ -84,14 +91,19 @@ def history_of(
 
     A run whose state equals the one before is left out unless it had problems. An archive run's
     changes are known only to lie between the run before it and its capture. `newest_notes`
-    (`tracker.states.newest_notes`) clears the silent flag of a change whose note came late.
+    (`tracker.states.newest_notes`) clears the silent flag of a change whose note came late. A
+    page parsed by another parser version than before is compared as unchanged (re-baselined,
+    as `diff` does).
     """
     steps: list[Step] = []
     distinct: list[TimedState] = []
     previous: State | None = None
+    previous_versions: Mapping[str, int] = {}
     previous_at: datetime | None = None
     for run in runs:
         state = run.state
+        if previous is not None:
+            previous = rebaseline(previous, previous_versions, state, run.parser_versions)
         changed = previous is None or not _same_pages(previous.pages, state.pages)
         seen_after = previous_at if run.trigger == Trigger.ARCHIVE else None
         previous_at = state.at
@@ -109,7 +121,7 @@ def history_of(
         )
         steps.append(Step(report, state, len(distinct) - 1, seen_after, run.trigger))
         if changed:
-            previous = state
+            previous, previous_versions = state, run.parser_versions
     if not steps:
         raise UsageError("no finished runs stored yet: run `lifesci-tracker run` first")
     return History(tuple(steps), build_timeline(distinct))
@@ -118,12 +130,15 @@ def history_of(
 def load_history(session: Session) -> History:
     """Read every finished run's state from the store, oldest first (in the store's run order)."""
 
+    decoded: dict[int, Page] = {}  # each version decoded once, whichever states hold it
+
     def run_state(run: Run) -> RunState:
-        state = state_of(run, queries.state_at(session, run).pages)
+        resolved = resolved_state(session, run, decoded)
         return RunState(
-            with_checked_publications(session, run, state),
+            with_checked_publications(session, run, resolved.state),
             problems_of_run(session, run.id),
             run.trigger,
+            resolved.parser_versions,
         )
 
     runs = reversed(queries.finished_runs(session))

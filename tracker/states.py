@@ -81,6 +81,13 @@ def with_checked_publications(session: Session, run: Run, state: State) -> State
     return replace(state, checked_publications=checked_publications(session, run, state.pages))
 
 
+def resolved_state(session: Session, run: Run, decoded: dict[int, Page]) -> ResolvedState:
+    """Return the state as of `run` with its pages' parser versions; `decoded` holds the
+    versions already decoded (shared across the states one command reads, so each is decoded
+    once)."""
+    return _resolved(session, run, decoded)
+
+
 def _resolved(session: Session, run: Run, decoded: dict[int, Page]) -> ResolvedState:
     stored = queries.state_at(session, run, decoded=decoded)
     return ResolvedState(
@@ -93,18 +100,26 @@ def _resolved(session: Session, run: Run, decoded: dict[int, Page]) -> ResolvedS
 def rebaselined(old: ResolvedState, new: ResolvedState) -> State:
     """`old.state`, with each page parsed by another parser than on the new side replaced by
     its new content (compared as unchanged: see the module docstring)."""
+    return rebaseline(old.state, old.parser_versions, new.state, new.parser_versions)
+
+
+def rebaseline(
+    old: State,
+    old_versions: Mapping[str, int],
+    new: State,
+    new_versions: Mapping[str, int],
+) -> State:
+    """`old`, with each page whose parser version differs from `new`'s replaced by its content
+    in `new` (`rebaselined`, for callers holding states and parser versions apart)."""
     differing = {
         url
-        for url, version in new.parser_versions.items()
-        if url in old.state.pages and old.parser_versions.get(url, version) != version
+        for url, version in new_versions.items()
+        if url in old.pages and url in new.pages and old_versions.get(url, version) != version
     }
     if not differing:
-        return old.state
-    pages = {
-        url: new.state.pages[url] if url in differing else page
-        for url, page in old.state.pages.items()
-    }
-    return replace(old.state, pages=pages)
+        return old
+    pages = {url: new.pages[url] if url in differing else page for url, page in old.pages.items()}
+    return replace(old, pages=pages)
 
 
 def diff_refs(

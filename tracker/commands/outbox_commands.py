@@ -15,7 +15,7 @@ from storage.db import write_transaction
 from storage.statuses import DeliveryKind
 from storage.tables import Delivery
 from tracker.app import open_database
-from tracker.cli import Context, cli, handle_errors, pass_context
+from tracker.cli import Context, cli, pass_context
 from tracker.clock import utc_now
 from tracker.commands.query_commands import table_text
 from tracker.delivery import Deliveries, SendStats
@@ -59,7 +59,6 @@ def outbox_group(ctx: click.Context, include_sent: bool, fmt: str) -> None:
 
 
 @pass_context
-@handle_errors
 def outbox_list(context: Context, include_sent: bool, fmt: str) -> None:
     """Print the outbox."""
     database = open_database(context.config, create=False)
@@ -100,7 +99,6 @@ def _echo_stats(stats: SendStats, *, as_json: bool = False) -> None:
     help='How to print what was sent: a line, or JSON {"sent", "failed"}.',
 )
 @pass_context
-@handle_errors
 def outbox_retry(context: Context, fmt: str) -> None:
     """Send every pending and failed delivery now (backoff or not).
 
@@ -121,7 +119,6 @@ def outbox_retry(context: Context, fmt: str) -> None:
 @outbox_group.command("cancel")
 @click.argument("ids", nargs=-1, required=True, type=int)
 @pass_context
-@handle_errors
 def outbox_cancel(context: Context, ids: tuple[int, ...]) -> None:
     """Cancel deliveries that should never be sent (pending or failed ones).
 
@@ -148,7 +145,6 @@ def outbox_cancel(context: Context, ids: tuple[int, ...]) -> None:
 
 @outbox_group.command("purge")
 @pass_context
-@handle_errors
 def outbox_purge(context: Context) -> None:
     """Remove the failed and cancelled deliveries from the outbox (sent ones are kept).
 
@@ -176,7 +172,6 @@ def outbox_purge(context: Context) -> None:
 @click.option("--notify", "to_notify", is_flag=True, help="Also send it to the notify targets.")
 @click.option("--no-files", is_flag=True, help="Do not write report files.")
 @pass_context
-@handle_errors
 def report_command(
     context: Context,
     from_ref: str,

@@ -18,7 +18,7 @@ from reports.timeline import (
     timeline_to_dict,
 )
 from tracker.app import open_database
-from tracker.cli import Context, cli, handle_errors, pass_context
+from tracker.cli import Context, cli, pass_context
 from tracker.errors import UsageError
 from tracker.site import load_history, rebuild_site
 
@@ -31,7 +31,6 @@ def site_group() -> None:
 @site_group.command("build")
 @click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
 @pass_context
-@handle_errors
 def site_build_command(context: Context, folder: Path | None) -> None:
     """Write the change-history site to FOLDER (default: [site] dir).
 
@@ -120,7 +119,6 @@ def render_timeline_table(history: OrganisationHistory) -> str:
     help="How to write the timeline.",
 )
 @pass_context
-@handle_errors
 def timeline_command(context: Context, organisation: str, fmt: str) -> None:
     """Show one organisation's history in every stored state, following renames and moves.
 
