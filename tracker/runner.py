@@ -10,6 +10,7 @@ import requests
 from storage.lock import run_lock
 from storage.statuses import Trigger
 from tracker.app import Database, fetcher_factory, make_http_session, open_database
+from tracker.collections_pause import fewer_collections
 from tracker.config import Config
 from tracker.pipeline import PageOutcome, RunResult, run_once
 
@@ -53,7 +54,10 @@ def locked_run(
     Raises:
         RunLockHeld: Another run still holds the lock after `wait_s` seconds (nothing recorded).
     """
-    with locked_store(config, wait_s=wait_s, direct=direct) as (database, http):
+    with (
+        locked_store(config, wait_s=wait_s, direct=direct) as (database, http),
+        fewer_collections(),
+    ):
         return run_once(
             config,
             sessions=database.sessions,
