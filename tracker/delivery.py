@@ -50,6 +50,7 @@ from tracker.config import Config, EmailConfig
 from tracker.links import site_page_url
 from tracker.notify_targets import notify_targets
 from tracker.outgoing import ReportReader
+from tracker.states import RunChanges
 
 logger = logging.getLogger(__name__)
 ALERT_FORMAT: Final = "alert"
@@ -303,11 +304,13 @@ class Deliveries:
         clock: Callable[[], datetime],
         retry_now: bool = False,
         only: Sequence[int] | None = None,
+        known: Mapping[int, RunChanges] | None = None,
     ) -> SendStats:
         """Claim and send every due delivery (or those in `only`), one at a time.
 
         With `retry_now` (`outbox retry`), every pending and failed delivery is due, backoff or
-        not. A delivery another process has claimed is left to it.
+        not. A delivery another process has claimed is left to it. `known`: what runs found, by
+        run id, as the caller computed it in the run's final transaction (not computed again).
         """
         if only is None:
             with sessions() as session:
@@ -315,7 +318,7 @@ class Deliveries:
         else:
             due = list(only)
         owner = claim_owner()
-        reader = ReportReader(sessions, self.config)
+        reader = ReportReader(sessions, self.config, known=known)
         sent = failed = 0
         for delivery_id in due:
             with write_transaction(sessions) as session:

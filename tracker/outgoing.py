@@ -8,7 +8,7 @@ once per sending pass: a run's files, email and notify targets share one diff).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -23,7 +23,7 @@ from storage.statuses import DeliveryKind
 from storage.tables import PROBLEM_OUTCOMES, Delivery, Run
 from tracker.config import Config
 from tracker.links import site_page_url
-from tracker.states import count_stored, diff_runs, run_changes
+from tracker.states import RunChanges, count_stored, diff_runs, run_changes
 
 FEED_ENTRIES = 50
 BACKFILL_RUNS_KEY = "runs"  # a backfill summary delivery's payload: {"runs": [run ids]}
@@ -41,9 +41,17 @@ def problems_of_run(session: Session, run_id: int) -> tuple[Problem, ...]:
 class ReportReader:
     """Builds the reports deliveries carry from the store, once per range per sending pass."""
 
-    def __init__(self, sessions: sessionmaker[Session], config: Config) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        config: Config,
+        *,
+        known: Mapping[int, RunChanges] | None = None,
+    ) -> None:
         self._sessions = sessions
         self._config = config
+        # What runs found, by run id, when the caller has it already (a run its own report).
+        self._known = dict(known or {})
         self._reports: dict[tuple[int | None, int, datetime | None], Report] = {}
         self._feed: tuple[Report, ...] | None = None
         self._imported: dict[str, ImportedHistory] = {}  # by backfill delivery payload
@@ -100,7 +108,7 @@ class ReportReader:
                 if is_range:
                     changeset, organisations, pages = self._range(session, from_run, run)
                 else:
-                    found = run_changes(session, run)
+                    found = self._known.get(run_id) or run_changes(session, run)
                     changeset, organisations = found.changeset, found.organisations
                     pages = found.page_count
                 self._reports[key] = Report(

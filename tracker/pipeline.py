@@ -38,7 +38,7 @@ from tracker.guard import anomaly_reason
 from tracker.outgoing import problems_of_run
 from tracker.parsing import PARSERS, html_source
 from tracker.reparse import reparse_store, stale_version_count
-from tracker.states import record_summary, refresh_explained_runs, run_changes
+from tracker.states import RunChanges, record_summary, refresh_explained_runs, run_changes
 
 logger = logging.getLogger(__name__)
 # A batch of pages is committed after this many pages or this much time, whichever comes first
@@ -497,6 +497,7 @@ def run_once(
         for key, value in count_pages(pipeline.outcomes).items():
             setattr(run, f"pages_{key}", value)
         organisations = updates = 0
+        found: RunChanges | None = None
         changeset = ChangeSet(from_ref=None, to_ref=StateRef(run_id, run.started_at))
         if status == RunStatus.FAILED:
             run.error = f"nothing could be tracked: {_failure_reasons(pipeline.outcomes)}"
@@ -517,7 +518,8 @@ def run_once(
                 )
             problems = problems_of_run(session, run_id)
             deliveries.plan_problem_alert(session, problems, run_id=run_id, now=clock())
-    stats = deliveries.send_due(sessions, clock=clock) if deliveries else SendStats()
+    known = {run_id: found} if found is not None else None
+    stats = deliveries.send_due(sessions, clock=clock, known=known) if deliveries else SendStats()
     return RunResult(
         run_id=run_id,
         status=status,
