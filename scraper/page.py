@@ -10,7 +10,10 @@ import hashlib
 import json
 from dataclasses import dataclass, field, fields, is_dataclass
 from functools import cache
-from typing import Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+
+if TYPE_CHECKING:
+    import msgspec
 
 PageKind: TypeAlias = Literal["publication", "html_document", "attachment"]
 
@@ -117,9 +120,32 @@ def _field_names(cls: type) -> tuple[str, ...]:
     return tuple(item.name for item in fields(cls))
 
 
+@cache  # one encoder per process, made on first use (the query commands never need it)
+def _canonical_encoder() -> msgspec.json.Encoder:
+    import msgspec
+
+    return msgspec.json.Encoder(order="sorted")
+
+
+def canonical_json(value: Any) -> str:
+    """Return the canonical JSON of pages, their parts, or dicts and tuples of them.
+
+    Sorted keys, no ASCII escaping, compact separators: byte for byte what `json.dumps(
+    page_to_dict(page), sort_keys=True, ensure_ascii=False, separators=(",", ":"))` writes
+    (tests/test_page_json.py), several times faster, reading the dataclasses directly.
+    """
+    return _canonical_encoder().encode(value).decode("utf-8")
+
+
 def page_to_json(page: Page) -> str:
     """Return the canonical JSON form: sorted keys, no ASCII escaping, compact separators."""
-    return json.dumps(page_to_dict(page), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return canonical_json(page)
+
+
+def page_fields(page: Page, *, without: str = "") -> dict[str, Any]:
+    """Return the page's fields by name (not converted), leaving out the field `without`."""
+    cls: type = type(page)
+    return {name: getattr(page, name) for name in _field_names(cls) if name != without}
 
 
 def content_hash(page: Page) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scraper.page import HtmlDocument, Page, page_from_dict, page_to_dict
+from scraper.page import HtmlDocument, Page, canonical_json, page_fields, page_from_dict
 from storage.compression import compress_content, decompress_content
 from storage.tables import OrganisationRow
 
@@ -36,19 +36,12 @@ class EncodedPage:
     stored_json: str  # `json` without what the organisation rows hold
 
 
-def _canonical(data: dict[str, Any]) -> str:
-    """`scraper.page.page_to_json` of the page whose `page_to_dict` is `data`."""
-    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
 def encode_page(page: Page) -> EncodedPage:
     """Return the page with its canonical JSON, the SHA-256 of it and what is stored of it."""
-    data = page_to_dict(page)
-    encoded = _canonical(data)
+    encoded = canonical_json(page)
     stored = encoded
     if isinstance(page, HtmlDocument):
-        del data[_IN_ROWS]
-        stored = _canonical(data)
+        stored = canonical_json(page_fields(page, without=_IN_ROWS))
     digest = hashlib.sha256(encoded.encode("utf-8")).hexdigest()
     return EncodedPage(page, encoded, digest, stored)
 
