@@ -86,6 +86,8 @@ _STAGE_SUFFIXES: Final = (
 _UPDATED_LINE: Final = re.compile(r"\b(?:Updated|Published)\b", re.I)
 _FIRST_PUBLISHED_NOTE: Final = "First published."
 _GOVUK_HOSTS: Final = frozenset({"www.gov.uk", "gov.uk"})
+# A link with a scheme and a host: "https://example.org", "HTTP://x.test/a?b" (not "https:/a").
+_WITH_HOST: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/?#\s\x00-\x1f]")
 # Scripts that may hold `_ERROR_STATUS` (a cheap superset, in C).
 _SCRIPTS_WITH_STATUS: Final = etree.XPath("//script[contains(., 'httpStatusCode')]")
 # What the fingerprint's digest starts with: a new scheme, or a parser that reads differently,
@@ -550,18 +552,34 @@ def _absolute_links(hrefs: list[str] | tuple[str, ...], url: str) -> tuple[str, 
     return tuple(dict.fromkeys(link for link in resolved if link is not None))
 
 
-@lru_cache(maxsize=4096)  # pure; an organisation's heading link is resolved twice
 def _absolute(href: str, base: str) -> str | None:
     """Resolve a link against the page URL; None for scripts, data and unparseable URLs."""
     href = href.strip()
     if not href or href.lower().startswith(("javascript:", "data:")):
         return None
+    if _WITH_HOST.match(href):
+        # urljoin reads nothing of the page URL but its scheme for a link with a host: the
+        # resolution is then shared by every page (organisations link the same sites).
+        return _resolved(href, _scheme_of(base) + ":")
+    return _resolved(href, base)
+
+
+@lru_cache(maxsize=4096)  # pure; an organisation's heading link is resolved twice
+def _resolved(href: str, base: str) -> str | None:
     try:
         resolved = urljoin(base, href)
         urlsplit(resolved)
     except ValueError:
         return None
     return resolved
+
+
+@lru_cache(maxsize=64)
+def _scheme_of(url: str) -> str:
+    try:
+        return urlsplit(url).scheme
+    except ValueError:
+        return ""
 
 
 @lru_cache(maxsize=4096)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final, TypeAlias
+
+from lxml import etree  # type: ignore[import-untyped]
 
 from scraper.encoding import decode
 
@@ -29,6 +30,8 @@ _BLOCK_TAGS: Final = frozenset(
         "td", "tfoot", "th", "thead", "tr", "ul",
     }
 )  # fmt: skip
+
+_LINE_BREAK_TAGS: Final = frozenset({"br", "wbr"})  # read as a space
 
 # Elements whose content is never text a reader sees as content.
 _SKIPPED_TAGS: Final = frozenset(
@@ -79,7 +82,9 @@ def normalise(text: str) -> str:
 
     Quotes are kept as written: an entity and the literal character are already equal here.
     """
-    return " ".join(unicodedata.normalize("NFC", text).split())
+    if not text.isascii():  # ASCII text is in NFC already
+        text = unicodedata.normalize("NFC", text)
+    return " ".join(text.split())
 
 
 def display_date(text: str) -> str | None:
@@ -168,6 +173,8 @@ class _BlockCollector:
         self._prefix = ""
 
     def flush(self, kind: str = "text") -> None:
+        if not self._pieces and not self._hrefs:
+            return  # most block boundaries follow another: nothing to cut
         text = normalise("".join(self._pieces))
         if text or self._hrefs:
             if text and kind == "text" and self._prefix:
@@ -184,32 +191,32 @@ def flatten_blocks(root: Element) -> list[Block]:
     space; scripts, styles, images and form controls are not content, nor are comments.
     """
     collector = _BlockCollector()
-    if root.text:
-        collector.add_text(root.text)
-    stack: list[tuple[Element, Iterator[Element]]] = [(root, iter(root))]
-    while stack:
-        parent, children = stack[-1]
-        child = next(children, None)
-        if child is None:
-            stack.pop()
-            _leave(collector, parent)
-            if stack and parent.tail:
-                collector.add_text(parent.tail)
+    # lxml walks the tree in C (no recursion, so any depth): a start and an end per element,
+    # one event per comment and processing instruction (only their tails are text).
+    walker = etree.iterwalk(root, events=("start", "end", "comment", "pi"))
+    for event, element in walker:
+        name = element.tag
+        if event == "start":
+            if element is root:
+                if root.text:
+                    collector.add_text(root.text)
+            elif not isinstance(name, str) or name in _SKIPPED_TAGS or name in _LINE_BREAK_TAGS:
+                walker.skip_subtree()  # its end event still comes: the tail is read there
+            else:
+                _enter(collector, element)
+                if element.text:
+                    collector.add_text(element.text)
             continue
-        name = child.tag
-        if not isinstance(name, str) or name in _SKIPPED_TAGS:  # comments, PIs, scripts, ...
-            if child.tail:
-                collector.add_text(child.tail)
-            continue
-        if name in ("br", "wbr"):
-            collector.add_text(" ")
-            if child.tail:
-                collector.add_text(child.tail)
-            continue
-        _enter(collector, child)
-        if child.text:
-            collector.add_text(child.text)
-        stack.append((child, iter(child)))
+        if event == "end":
+            if element is root:
+                _leave(collector, root)
+                continue
+            if name in _LINE_BREAK_TAGS:
+                collector.add_text(" ")
+            elif isinstance(name, str) and name not in _SKIPPED_TAGS:
+                _leave(collector, element)
+        if element.tail:  # an element's, a comment's or a processing instruction's
+            collector.add_text(element.tail)
     collector.flush()
     return collector.blocks
 
