@@ -9,7 +9,7 @@ holds for the first time although they were listed before (`first_seen` in the c
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from scraper.page import HtmlDocument, Page, PageKind, Publication
 
@@ -78,6 +78,26 @@ def tracked_documents(pages: Mapping[str, Page]) -> tuple[TrackedDocument, ...]:
             seen.add(url)
             documents.append(_tracked(page))
     return tuple(documents)
+
+
+def outline(page: Page) -> Page:
+    """Return the page with only what `tracked_documents` and `publications_of` read: titles,
+    Documents lists, attributes, and each organisation's name and stage.
+
+    What a baseline keeps of a page: a first run's report lists every tracked document, so the
+    bodies, descriptions and links of every page need not be held at once to make it.
+    """
+    if not isinstance(page, HtmlDocument):
+        return page
+    return replace(
+        page,
+        intro_text="",
+        text="",
+        organisations=tuple(
+            replace(organisation, url=None, description="", stage_heading="", links=())
+            for organisation in page.organisations
+        ),
+    )
 
 
 def first_copies(old: Mapping[str, Page], new: Mapping[str, Page]) -> tuple[TrackedDocument, ...]:

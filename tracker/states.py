@@ -14,17 +14,23 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import Final
 
 from sqlalchemy.orm import Session
 
 from changes import diff, filter_documents
 from changes.changeset import ChangeSet, State, summary_to_dict
+from changes.inventory import outline
 from scraper.page import HtmlDocument, Page, Publication, UpdateEntry
 from storage import order, queries
 from storage.errors import RefError
 from storage.statuses import PROBLEM_OUTCOMES, Trigger
 from storage.tables import Run
 from tracker.errors import UsageError
+
+# A baseline decodes every page this many at a time and keeps only their outlines: the
+# descriptions and bodies of a thousand pages need not be held at once (peak memory).
+_OUTLINE_BATCH: Final = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,8 +235,11 @@ def run_changes(session: Session, run: Run) -> RunChanges:
         for page in (decoded[v.version_id] for v in new.values() if v.is_publication)
         if isinstance(page, Publication)
     )
-    if previous is None:  # a baseline lists every live page: decode them all
-        decoded.update(queries.version_pages(session, {new[url].version_id for url in new_live}))
+    if previous is None:  # a baseline lists every live page: decode them all, keep outlines
+        remaining = sorted({new[url].version_id for url in new_live} - decoded.keys())
+        for start in range(0, len(remaining), _OUTLINE_BATCH):
+            batch = queries.version_pages(session, remaining[start : start + _OUTLINE_BATCH])
+            decoded.update((version_id, outline(page)) for version_id, page in batch.items())
         changeset = diff(None, state_of(run, _pages(new, new_live, decoded)))
         return RunChanges(changeset, organisations, updates, len(new_live))
     # Publications always stay: the diff reads every Documents list (owners, reading order).
