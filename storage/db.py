@@ -8,7 +8,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import (
+    Column,
+    Engine,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    create_engine,
+    event,
+    inspect,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,6 +31,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # a database at it needs no upgrade, found with plain SQL, without importing Alembic (~11 MiB).
 HEAD_REVISION: Final = "0004"
 _WRITE_LOCK_OPTION: Final = "lifesci_tracker_write_lock"
+_VERSION_TABLE: Final = "alembic_version"  # where Alembic keeps the revision a database is at
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -111,6 +123,35 @@ def upgrade(engine: Engine) -> None:
     command.upgrade(alembic_config(engine), "head")
 
 
+def prepare_schema(engine: Engine) -> None:
+    """Bring the schema to `HEAD_REVISION`: create it on a database that holds none of its
+    tables, else upgrade it with the migrations (nothing to do when it is at the head).
+
+    A new database is created from the models in one transaction and stamped at the head, as
+    `upgrade` would leave it (tests/test_migrations.py compares the two, column order
+    included): a first run then needs neither Alembic nor four migrations (~0.1 s, ~11 MiB).
+    """
+    from storage.tables import Base
+
+    if not needs_upgrade(engine):
+        return
+    ours = {*Base.metadata.tables, _VERSION_TABLE}
+    if ours & set(inspect(engine).get_table_names()):
+        upgrade(engine)
+        return
+    stamp = MetaData()
+    version = Table(
+        _VERSION_TABLE,
+        stamp,
+        Column("version_num", String(32), nullable=False),
+        PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+    )
+    with engine.begin() as connection:
+        Base.metadata.create_all(connection)
+        stamp.create_all(connection)
+        connection.execute(version.insert().values(version_num=HEAD_REVISION))
+
+
 def script_heads() -> set[str]:
     """The head revisions of the migration scripts, as Alembic reads them (imports Alembic)."""
     from alembic.config import Config as AlembicConfig
@@ -124,7 +165,7 @@ def script_heads() -> set[str]:
 def needs_upgrade(engine: Engine) -> bool:
     """Return True when the database is not at the newest schema revision (`HEAD_REVISION`)."""
     with engine.connect() as connection:
-        if not inspect(connection).has_table("alembic_version"):
+        if not inspect(connection).has_table(_VERSION_TABLE):
             return True
         current = set(connection.scalars(text("SELECT version_num FROM alembic_version")))
     return current != {HEAD_REVISION}

@@ -140,6 +140,12 @@ class PageVersion(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # SHA-256 of the canonical JSON (scraper.page.page_to_json), uncompressed.
     content_hash: Mapped[str] = mapped_column(String(64))
+    blob_sha256: Mapped[str | None] = mapped_column(ForeignKey("blob.sha256", ondelete="SET NULL"))
+    # scraper.parse.content_fingerprint of a body that parses to `content`: a later body with
+    # the same one is recorded without parsing (None: no raw body).
+    source_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    # The columns below came with later migrations, declared in the order they add them (a new
+    # database is created from these models: tests/test_migrations.py).
     # scraper.parse.PARSER_VERSION of the parser that produced `content` (0: stored before
     # versions were recorded). Older ones are re-parsed from the raw body (`db reparse`).
     parser_version: Mapped[int] = mapped_column(Integer, index=True)
@@ -147,12 +153,8 @@ class PageVersion(Base):
     reparse_failed_by: Mapped[int | None] = mapped_column(Integer)
     # The canonical JSON, zstd-compressed (storage.compression.decompress_content).
     content: Mapped[bytes] = mapped_column(LargeBinary)
-    blob_sha256: Mapped[str | None] = mapped_column(ForeignKey("blob.sha256", ondelete="SET NULL"))
     # The charset of the HTTP Content-Type the raw body was decoded with (None: none sent).
     transport_charset: Mapped[str | None] = mapped_column(String(40))
-    # scraper.parse.content_fingerprint of a body that parses to `content`: a later body with
-    # the same one is recorded without parsing (None: no raw body).
-    source_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
     page: Mapped[Page] = relationship()
 
@@ -236,11 +238,9 @@ class Delivery(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id"), index=True)
     from_run_id: Mapped[int | None] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(20), server_default=DeliveryKind.RUN.value)
     channel: Mapped[str] = mapped_column(String(20))
     format: Mapped[str] = mapped_column(String(20))
     target: Mapped[str] = mapped_column(Text)
-    target_key: Mapped[str | None] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(Text)
     payload: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), index=True)
@@ -249,6 +249,10 @@ class Delivery(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Added by later migrations: declared in the order the migrations add them, so a new
+    # database created from these models has the columns of an upgraded one, in order.
+    kind: Mapped[str] = mapped_column(String(20), server_default=DeliveryKind.RUN.value)
+    target_key: Mapped[str | None] = mapped_column(String(64))
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -10,11 +10,18 @@ from datetime import UTC, datetime
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
 
 from scraper.page import page_to_json
 from storage import queries
-from storage.db import alembic_config, create_db_engine, make_sessionmaker, needs_upgrade, upgrade
+from storage.db import (
+    alembic_config,
+    create_db_engine,
+    make_sessionmaker,
+    needs_upgrade,
+    prepare_schema,
+    upgrade,
+)
 from storage.snapshots import load_blob
 from storage.tables import Base, Run
 from tests.pages import make_document, make_organisation, make_publication
@@ -28,6 +35,53 @@ def test_the_models_and_the_migrations_agree(database_url: str) -> None:
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
+    engine.dispose()
+
+
+def _schema(engine: Engine) -> dict[str, object]:
+    """Every table as a database describes it: columns in order, keys, indexes, constraints."""
+    inspector = inspect(engine)
+    return {
+        table: (
+            [
+                (column["name"], str(column["type"]), column["nullable"], column.get("default"))
+                for column in inspector.get_columns(table)
+            ],
+            inspector.get_pk_constraint(table),
+            sorted(map(repr, inspector.get_foreign_keys(table))),
+            sorted(map(repr, inspector.get_indexes(table))),
+            sorted(map(repr, inspector.get_unique_constraints(table))),
+        )
+        for table in sorted(inspector.get_table_names())
+    }
+
+
+def test_a_new_database_is_what_the_migrations_make(database_url: str) -> None:
+    """A first run creates the schema from the models (no Alembic): the same tables, columns in
+    the same order, keys and indexes as upgrading an empty database, at the same revision."""
+    engine = create_db_engine(database_url)
+    upgrade(engine)
+    migrated = _schema(engine)
+    command.downgrade(alembic_config(engine), "base")
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE alembic_version"))
+    assert set(_schema(engine)) == set()
+    prepare_schema(engine)
+    assert _schema(engine) == migrated
+    assert not needs_upgrade(engine)
+    upgrade(engine)  # Alembic agrees: nothing to do at the head
+    assert _schema(engine) == migrated
+    engine.dispose()
+
+
+def test_an_older_database_is_upgraded_not_created(database_url: str) -> None:
+    engine = create_db_engine(database_url)
+    command.upgrade(alembic_config(engine), "0001")
+    _insert_0001_store(engine)
+    prepare_schema(engine)
+    assert not needs_upgrade(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM page_version")).scalar() == 2
     engine.dispose()
 
 

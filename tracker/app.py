@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.db import create_db_engine, make_sessionmaker, needs_upgrade, sqlite_path, upgrade
+from storage.db import create_db_engine, make_sessionmaker, prepare_schema, sqlite_path
 from tracker import USER_AGENT
 from tracker.config import Config
 from tracker.errors import UsageError
@@ -47,8 +47,7 @@ def open_database(config: Config, *, create: bool) -> Database:
         )
     engine = create_db_engine(url)
     if create:
-        if needs_upgrade(engine):
-            upgrade(engine)
+        prepare_schema(engine)
     elif not inspect(engine).has_table("run"):
         engine.dispose()
         raise UsageError(
