@@ -1,9 +1,12 @@
 """Profile one lifesci-tracker run on the benchmark site with cProfile (see bench/README.md).
 
     .venv/bin/python -m bench.profile_run --pubs 25 --phase unchanged --mode plain --top 40
+    .venv/bin/python -m bench.profile_run --pubs 125 --phase first --sampler pyinstrument
 
 Runs the earlier phases unprofiled, then the chosen phase as `python -m cProfile -o OUT -m tracker`
-in a child process, and prints the top functions by internal and by cumulative time.
+in a child process, and prints the top functions by internal and by cumulative time. cProfile
+counts every call and so inflates pure-Python code several times over; `--sampler pyinstrument`
+(`pip install -e '.[bench]'`) samples instead and prints its call tree, closer to real CPU shares.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ def main() -> int:
     parser.add_argument("--mode", choices=list(MODES), default="plain")
     parser.add_argument("--top", type=int, default=35)
     parser.add_argument("--out", default=str(Path(tempfile.gettempdir()) / "lifesci-bench.prof"))
+    parser.add_argument("--sampler", choices=("cprofile", "pyinstrument"), default="cprofile")
     args = parser.parse_args()
     start_launcher()
     with (
@@ -37,7 +41,12 @@ def main() -> int:
                 site.bump(0.1, seed=1)
             argv = tool.argv()
             if phase == args.phase:
-                argv = [str(ROOT / ".venv/bin/python"), "-m", "cProfile", "-o", args.out,
+                profiler = (
+                    ["pyinstrument", "-r", "text", "-o", args.out]
+                    if args.sampler == "pyinstrument"
+                    else ["cProfile", "-o", args.out]
+                )
+                argv = [str(ROOT / ".venv/bin/python"), "-m", *profiler,
                         "-m", "tracker", *argv[1:]]  # fmt: skip
                 code, wall, usage, out = run_child(argv, tool.work, tool.env)
                 print(out[-1500:], (tool.work / "stderr.txt").read_text()[-1500:])
@@ -45,6 +54,9 @@ def main() -> int:
                       f"cpu {usage.ru_utime + usage.ru_stime:.2f}s (profiled)")  # fmt: skip
                 break
             run_child(argv, tool.work, tool.env)
+    if args.sampler == "pyinstrument":
+        print(Path(args.out).read_text(encoding="utf-8"))
+        return 0
     stats = pstats.Stats(args.out)
     stats.sort_stats("tottime").print_stats(args.top)
     stats.sort_stats("cumulative").print_stats(args.top)
