@@ -91,18 +91,46 @@ class Parsed:
 class PendingRows:
     """Rows of a batch of pages, written in bulk (`flush`) before its transaction commits.
 
-    Observations, page touches and the organisation and update rows of new versions need no id
-    back, so a batch inserts each kind in one statement. Flush before reading what they hold.
+    New pages and new versions get a stand-in id (negative) until the flush inserts them, a
+    statement per table, and maps every row that refers to them onto the ids the database gave.
+    Flush before reading what they hold.
     """
 
     def __init__(self) -> None:
+        self.pages: list[tuple[int, dict[str, Any]]] = []
+        self.blobs: dict[str, dict[str, Any]] = {}
+        self.versions: list[tuple[int, dict[str, Any]]] = []
         self.observations: list[dict[str, Any]] = []
         self.touches: list[dict[str, Any]] = []
         self.organisations: list[dict[str, Any]] = []
         self.updates: list[dict[str, Any]] = []
+        self._stand_ins = 0
+
+    def stand_in_id(self) -> int:
+        """A new id for a row not inserted yet (negative: never a database id)."""
+        self._stand_ins += 1
+        return -self._stand_ins
 
     def flush(self, session: Session) -> None:
         """Write every pending row."""
+        page_ids = self._insert_pages(session)
+        if self.blobs:
+            session.execute(_INSERT_BLOB, list(self.blobs.values()))
+            self.blobs.clear()
+        if page_ids:
+            for _, row in self.versions:
+                row["page_id"] = page_ids.get(row["page_id"], row["page_id"])
+        version_ids = self._insert_versions(session)
+        for rows, column, ids in (
+            (self.touches, "page_id", page_ids),
+            (self.organisations, "version_id", version_ids),
+            (self.updates, "version_id", version_ids),
+            (self.observations, "page_id", page_ids),
+            (self.observations, "version_id", version_ids),
+        ):
+            if ids:
+                for row in rows:
+                    row[column] = ids.get(row[column], row[column])
         for statement, rows in (
             (_TOUCH_PAGE, self.touches),
             (_INSERT_ORGANISATIONS, self.organisations),
@@ -112,6 +140,39 @@ class PendingRows:
             if rows:
                 session.execute(statement, rows)
                 rows.clear()
+
+    def _insert_pages(self, session: Session) -> dict[int, int]:
+        """Insert the new pages; return their ids by stand-in."""
+        if not self.pages:
+            return {}
+        inserted = session.execute(_INSERT_PAGES, [row for _, row in self.pages])
+        by_url = {url: page_id for url, page_id in inserted}
+        ids = {stand_in: by_url[row["url"]] for stand_in, row in self.pages}
+        self.pages.clear()
+        return ids
+
+    def _insert_versions(self, session: Session) -> dict[int, int]:
+        """Insert the new versions; return their ids by stand-in.
+
+        RETURNING rows come back in no promised order (SQLite), so each is matched by its page:
+        a page with two new versions in one batch has them inserted in two statements, in order.
+        """
+        ids: dict[int, int] = {}
+        waiting = self.versions
+        while waiting:
+            this_round: dict[int, tuple[int, dict[str, Any]]] = {}
+            later: list[tuple[int, dict[str, Any]]] = []
+            for stand_in, row in waiting:
+                if row["page_id"] in this_round:
+                    later.append((stand_in, row))
+                else:
+                    this_round[row["page_id"]] = (stand_in, row)
+            rows = [row for _, row in this_round.values()]
+            for version_id, page_id in session.execute(_INSERT_VERSIONS, rows):
+                ids[this_round[page_id][0]] = version_id
+            waiting = later
+        self.versions = []
+        return ids
 
 
 def start_run(session: Session, *, trigger: Trigger, now: datetime, pid: int | None) -> Run:
@@ -217,6 +278,9 @@ _INSERT_ORGANISATIONS: Final = insert(_ORGANISATIONS)
 _INSERT_UPDATE_ENTRIES: Final = insert(_UPDATE_ENTRIES)
 _INSERT_OBSERVATION: Final = insert(_OBSERVATIONS)
 _INSERT_PAGE: Final = insert(_PAGES).returning(_PAGES.c.id)
+# Bulk forms: each returned id comes with what identifies its row (url; page of the version).
+_INSERT_PAGES: Final = insert(_PAGES).returning(_PAGES.c.url, _PAGES.c.id)
+_INSERT_VERSIONS: Final = insert(_VERSIONS).returning(_VERSIONS.c.id, _VERSIONS.c.page_id)
 _SEEN: Final = bindparam("now", type_=UTCDateTime())
 # A page seen: first and last seen move only outwards (an archive run is older than the others).
 _TOUCH_PAGE: Final = (
@@ -293,10 +357,12 @@ class BodyStore:
             self._base_bodies[key] = body
         return key, self._base_bodies[key]
 
-    def stored_base(self, kind: str, key: str) -> None:
-        """`key`, stored without a base, is the base for the run's later pages of `kind`."""
+    def stored_base(self, kind: str, key: str, body: bytes) -> None:
+        """`body`, stored without a base under `key`, is the base for the run's later pages of
+        `kind` (kept here: its row may not be written yet)."""
         if self._bases.get(kind) is None:
             self._bases[kind] = key
+            self._base_bodies[key] = body
 
 
 def store_blob(
@@ -306,30 +372,35 @@ def store_blob(
     key: str | None = None,
     kind: str | None = None,
     bodies: BodyStore | None = None,
+    pending: PendingRows | None = None,
 ) -> str:
     """Store a raw body once (compressed) and return its SHA-256 key (`key` if known).
 
-    With `bodies` (a run's), a body of a page of `kind` is compressed against its base.
+    With `bodies` (a run's), a body of a page of `kind` is compressed against its base; with
+    `pending`, its row is inserted when the batch is flushed.
     """
     key = key or hashlib.sha256(body).hexdigest()
-    if session.execute(_BLOB_EXISTS, {"key": key}).first() is not None:
+    if (pending is not None and key in pending.blobs) or session.execute(
+        _BLOB_EXISTS, {"key": key}
+    ).first() is not None:
         return key
     bodies = bodies or BodyStore()
     base = bodies.base(session, kind) if kind is not None else None
     base_key, base_body = base if base is not None else (None, None)
     compression, data = bodies.compressor.compress(body, base_key=base_key, base=base_body)
-    session.execute(
-        _INSERT_BLOB,
-        {
-            "sha256": key,
-            "compression": compression,
-            "size": len(body),
-            "data": data,
-            "base_sha256": base_key,
-        },
-    )
+    row = {
+        "sha256": key,
+        "compression": compression,
+        "size": len(body),
+        "data": data,
+        "base_sha256": base_key,
+    }
+    if pending is not None:
+        pending.blobs[key] = row
+    else:
+        session.execute(_INSERT_BLOB, row)
     if base_key is None and kind is not None:
-        bodies.stored_base(kind, key)
+        bodies.stored_base(kind, key, body)
     return key
 
 
@@ -405,25 +476,31 @@ def add_version(
 ) -> int:
     """Write a new version of a page, with its organisation / update entry rows and raw body.
 
-    Return the version's id. `parsed.source_fingerprint` is kept only with a raw body.
+    Return the version's id (a stand-in until `pending` is flushed, when given).
+    `parsed.source_fingerprint` is kept only with a raw body.
     """
     blob_key = (
-        store_blob(session, raw, kind=encoded.page.kind, bodies=bodies) if raw is not None else None
+        store_blob(session, raw, kind=encoded.page.kind, bodies=bodies, pending=pending)
+        if raw is not None
+        else None
     )
-    version_id: int = session.execute(
-        _INSERT_VERSION,
-        {
-            "page_id": page_id,
-            "run_id": run.id,
-            "created_at": now,
-            "content_hash": encoded.content_hash,
-            "parser_version": parsed.parser_version,
-            "content": stored_content(encoded),
-            "blob_sha256": blob_key,
-            "transport_charset": parsed.transport_charset if raw is not None else None,
-            "source_fingerprint": parsed.source_fingerprint if raw is not None else None,
-        },
-    ).scalar_one()
+    row = {
+        "page_id": page_id,
+        "run_id": run.id,
+        "created_at": now,
+        "content_hash": encoded.content_hash,
+        "parser_version": parsed.parser_version,
+        "content": stored_content(encoded),
+        "blob_sha256": blob_key,
+        "transport_charset": parsed.transport_charset if raw is not None else None,
+        "source_fingerprint": parsed.source_fingerprint if raw is not None else None,
+    }
+    version_id: int
+    if pending is not None:
+        version_id = pending.stand_in_id()
+        pending.versions.append((version_id, row))
+    else:
+        version_id = session.execute(_INSERT_VERSION, row).scalar_one()
     write_content_rows(session, version_id, encoded.page, pending)
     return version_id
 
@@ -482,7 +559,12 @@ def _known_page(
         known = page_state(session, url)
     if known.page_id is None:
         # First sight (the run holds the lock, so nobody else adds it meanwhile).
-        return _insert_page(session, url=url, kind=kind, now=now), known
+        if pending is None:
+            return _insert_page(session, url=url, kind=kind, now=now), known
+        page_id = pending.stand_in_id()
+        row = {"url": url, "kind": kind, "first_seen_at": now, "last_seen_at": now}
+        pending.pages.append((page_id, row))
+        return page_id, known
     touch = {"page_id": known.page_id, "now": now, "kind": kind}
     if pending is not None:
         pending.touches.append(touch)
