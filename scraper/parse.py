@@ -88,6 +88,9 @@ _FIRST_PUBLISHED_NOTE: Final = "First published."
 _GOVUK_HOSTS: Final = frozenset({"www.gov.uk", "gov.uk"})
 # A link with a scheme and a host: "https://example.org", "HTTP://x.test/a?b" (not "https:/a").
 _WITH_HOST: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/?#\s\x00-\x1f]")
+# A root-relative link urljoin would only prefix with the page's origin: no dot segments, no
+# empty ones (urljoin collapses "//"), no query or fragment (it drops an empty one), plain ASCII.
+_PLAIN_ROOT_PATH: Final = re.compile(r"(?!.*//)(?!.*/\.)/[A-Za-z0-9\-._~%!$&'()*+,=:@/]*\Z")
 # Scripts that may hold `_ERROR_STATUS` (a cheap superset, in C).
 _SCRIPTS_WITH_STATUS: Final = etree.XPath("//script[contains(., 'httpStatusCode')]")
 # What the fingerprint's digest starts with: a new scheme, or a parser that reads differently,
@@ -561,6 +564,10 @@ def _absolute(href: str, base: str) -> str | None:
         # urljoin reads nothing of the page URL but its scheme for a link with a host: the
         # resolution is then shared by every page (organisations link the same sites).
         return _resolved(href, _scheme_of(base) + ":")
+    if _PLAIN_ROOT_PATH.match(href):
+        origin = _origin_of(base)
+        if origin is not None:
+            return origin + href
     return _resolved(href, base)
 
 
@@ -580,6 +587,18 @@ def _scheme_of(url: str) -> str:
         return urlsplit(url).scheme
     except ValueError:
         return ""
+
+
+@lru_cache(maxsize=64)
+def _origin_of(url: str) -> str | None:
+    """`scheme://host` of an http(s) page URL (None for any other)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 @lru_cache(maxsize=4096)

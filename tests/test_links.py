@@ -1,5 +1,6 @@
 """Organisation links resolve exactly as `urllib.parse.urljoin` against the page URL does (the
-parser caches links with a host across pages, which must not change what any link becomes)."""
+parser caches links with a host across pages and prefixes plain root-relative links with the
+page's origin itself, which must not change what any link becomes)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from scraper.parse import _absolute
 PAGE_URLS = (
     "https://www.gov.uk/government/publications/uk-life-sciences-support/a-document",
     "http://127.0.0.1:8000/government/publications/uk-life-sciences-support",
+    "https://user:pw@www.gov.uk:8443/a/b/?q=1#f",
+    "mailto:someone@example.org",
 )
 
 
@@ -31,7 +34,7 @@ def reference(href: str, base: str) -> str | None:
 pieces = st.sampled_from(
     ["https:", "http:", "HTTPS:", "mailto:", "ftp:", "//", "/", "///", "www.example.org", "a.test",
      "[::1]", "[bad", ":8080", "?q=1", "#top", ";p", "..", ".", "path", " ", "\t", "\n", "\x01",
-     "%20", "é", "@", "user:pw@"]
+     "%20", "é", "@", "user:pw@", "/a", "/.", "/..", "a/", "b.pdf", "~", "+=!'()*&,$"]
 )  # fmt: skip
 
 
