@@ -146,7 +146,7 @@ class PendingRows:
         if not self.pages:
             return {}
         inserted = session.execute(_INSERT_PAGES, [row for _, row in self.pages])
-        by_url = {url: page_id for url, page_id in inserted}
+        by_url: dict[str, int] = dict(inserted.tuples().all())
         ids = {stand_in: by_url[row["url"]] for stand_in, row in self.pages}
         self.pages.clear()
         return ids
