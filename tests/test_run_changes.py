@@ -8,12 +8,15 @@ changed organisations, change notes, a markup era switch, an unchanged run.
 from __future__ import annotations
 
 import copy
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
 
 from changes import State, diff
+from changes.changeset import summary_to_dict
+from changes.inventory import outline
 from scraper.page import HtmlDocument
 from storage.db import create_db_engine, make_sessionmaker
 from storage.tables import Run
@@ -59,6 +62,14 @@ def test_run_changes_equals_the_full_diff(server: SiteServer, tmp_path: Path) ->
                 found = run_changes(fresh, fresh.get_one(Run, run.id))
             changeset, state = changes_for_run(session, run)
             assert found.changeset == changeset
+            if run.id == runs[0].id:  # a baseline given the outlines its run stored
+                outlines = {url: outline(page) for url, page in state.pages.items()}
+                with sessions() as fresh:
+                    given = run_changes(fresh, fresh.get_one(Run, run.id), outlines)
+                assert given.changeset == changeset
+                assert given.organisations == found.organisations
+            assert run.summary_json is not None  # what the run itself recorded
+            assert json.loads(run.summary_json) == summary_to_dict(changeset.summary)
             assert (found.organisations, found.updates) == count_stored(state.pages)
             assert found.page_count == len(state.pages)
             assert not diff(state, state).documents  # what run_changes leaves out

@@ -22,6 +22,7 @@ import requests
 from sqlalchemy.orm import Session, sessionmaker
 
 from changes.changeset import ChangeSet, StateRef
+from changes.inventory import outline
 from reports.model import Report
 from scraper.errors import FetchError, LayoutChangedError
 from scraper.fetch import Fetcher, FetchResult
@@ -130,6 +131,8 @@ class RunPipeline:
         self.clock = clock
         self.accept_anomalies = accept_anomalies
         self.outcomes: list[PageOutcome] = []
+        # What this run stored of each page, outlined: a baseline's report needs no decoding.
+        self.stored_outlines: dict[str, Page] = {}
         self.on_page = on_page
         self._run_row: Run | None = None
         self._session: Session | None = None
@@ -261,6 +264,7 @@ class RunPipeline:
                 )
         parsed = snapshots.Parsed(PARSER_VERSION, source.fingerprint, charset)
         self._store(url, encoded, result.body, meta, parsed, known=known)
+        self.stored_outlines[url] = outline(page)
         return page
 
     def _page_state(self, session: Session, url: str) -> snapshots.PageState:
@@ -294,6 +298,7 @@ class RunPipeline:
         """Store a non-HTML attachment's metadata as a page version (never fetched)."""
         page = Attachment(url=link.url, title=link.title, attributes=link.attributes)
         self._store(link.url, snapshots.encode_page(page), None, None, None)
+        self.stored_outlines[link.url] = page
 
     def _run(self) -> Run:
         """The run row, read once (detached): storage only reads its id."""
@@ -504,7 +509,7 @@ def run_once(
             organisations, updates = _still_stored(session, run)
         else:
             session.flush()
-            found = run_changes(session, run)
+            found = run_changes(session, run, pipeline.stored_outlines)
             changeset, organisations, updates = found.changeset, found.organisations, found.updates
             record_summary(run, found)
             refresh_explained_runs(session, run, changeset)

@@ -209,8 +209,14 @@ class RunChanges:
     page_count: int  # live pages
 
 
-def run_changes(session: Session, run: Run) -> RunChanges:
+def run_changes(
+    session: Session, run: Run, fresh: Mapping[str, Page] | None = None
+) -> RunChanges:
     """`changes_for_run(session, run)`'s changeset and counts, decoding only what differs.
+
+    `fresh` (the run's own pipeline) holds, by URL, the outline (`changes.inventory.outline`) of
+    what `run` itself stored for a page: a baseline takes those instead of decoding the versions
+    it just wrote.
 
     A document whose version is the same in both states and live in both is left out of both
     states given to `diff`: a page diffed against itself reports nothing (identical organisations
@@ -222,11 +228,15 @@ def run_changes(session: Session, run: Run) -> RunChanges:
     previous = queries.previous_finished_run(session, run)
     new = queries.state_versions(session, run)
     old = queries.state_versions(session, previous) if previous is not None else {}
+    known: dict[int, Page] = {}
+    if previous is None and fresh:
+        known = {new[url].version_id: page for url, page in fresh.items() if url in new}
     wanted = {v.version_id for v in (*new.values(), *old.values()) if v.is_publication}
+    wanted -= known.keys()
     if previous is not None:
         wanted |= {v.version_id for url, v in new.items() if _differs(old.get(url), v)}
         wanted |= {v.version_id for url, v in old.items() if _differs(new.get(url), v)}
-    decoded = queries.version_pages(session, wanted)
+    decoded = queries.version_pages(session, wanted) | known
     new_live, old_live = _live(new, decoded), _live(old, decoded)
     counts = queries.organisation_counts(session, run)
     organisations = sum(counts.get(new[url].version_id, 0) for url in new_live)
