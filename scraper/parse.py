@@ -91,6 +91,11 @@ _WITH_HOST: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/?#\s\x00-\x1f]")
 # A root-relative link urljoin would only prefix with the page's origin: no dot segments, no
 # empty ones (urljoin collapses "//"), no query or fragment (it drops an empty one), plain ASCII.
 _PLAIN_ROOT_PATH: Final = re.compile(r"(?!.*//)(?!.*/\.)/[A-Za-z0-9\-._~%!$&'()*+,=:@/]*\Z")
+# An http(s) link urljoin returns as it is, from any page: lower-case scheme, a plain host and
+# port, and a path like `_PLAIN_ROOT_PATH`'s but where urljoin keeps "//" and dot segments.
+_PLAIN_WEB_LINK: Final = re.compile(
+    r"https?://[A-Za-z0-9\-.]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9\-._~%!$&'()*+,=:@/]*)?\Z"
+)
 # Scripts that may hold `_ERROR_STATUS` (a cheap superset, in C).
 _SCRIPTS_WITH_STATUS: Final = etree.XPath("//script[contains(., 'httpStatusCode')]")
 # What the fingerprint's digest starts with: a new scheme, or a parser that reads differently,
@@ -560,6 +565,8 @@ def _absolute(href: str, base: str) -> str | None:
     href = href.strip()
     if not href or href.lower().startswith(("javascript:", "data:")):
         return None
+    if _PLAIN_WEB_LINK.match(href):
+        return href
     if _WITH_HOST.match(href):
         # urljoin reads nothing of the page URL but its scheme for a link with a host: the
         # resolution is then shared by every page (organisations link the same sites).

@@ -34,7 +34,8 @@ def reference(href: str, base: str) -> str | None:
 pieces = st.sampled_from(
     ["https:", "http:", "HTTPS:", "mailto:", "ftp:", "//", "/", "///", "www.example.org", "a.test",
      "[::1]", "[bad", ":8080", "?q=1", "#top", ";p", "..", ".", "path", " ", "\t", "\n", "\x01",
-     "%20", "é", "@", "user:pw@", "/a", "/.", "/..", "a/", "b.pdf", "~", "+=!'()*&,$"]
+     "%20", "é", "@", "user:pw@", "/a", "/.", "/..", "a/", "b.pdf", "~", "+=!'()*&,$",
+     "https://", "http://", ":99999", ":0", "-", "A", "1"]
 )  # fmt: skip
 
 
