@@ -115,7 +115,10 @@ class PendingRows:
         """Write every pending row."""
         page_ids = self._insert_pages(session)
         if self.blobs:
-            session.execute(_INSERT_BLOB, list(self.blobs.values()))
+            stored = _stored_blob_keys(session, list(self.blobs))
+            rows = [row for key, row in self.blobs.items() if key not in stored]
+            if rows:
+                session.execute(_INSERT_BLOB, rows)
             self.blobs.clear()
         if page_ids:
             for _, row in self.versions:
@@ -259,6 +262,7 @@ _PAGE_STATE: Final = _page_state_query()
 _PAGE_STATE_AT: Final = _page_state_query(at_or_before=True)
 _EVERY_PAGE_STATE: Final = _page_state_query(every_page=True)
 _VERSION_CONTENT: Final = select(_VERSIONS.c.content).where(_VERSIONS.c.id == bindparam("id"))
+_KEYS_PER_QUERY: Final = 500
 _BLOB_EXISTS: Final = select(_BLOBS.c.sha256).where(_BLOBS.c.sha256 == bindparam("key"))
 _BLOB_DATA: Final = select(_BLOBS.c.compression, _BLOBS.c.data, _BLOBS.c.base_sha256).where(
     _BLOBS.c.sha256 == bindparam("key")
@@ -380,12 +384,16 @@ def store_blob(
     `pending`, its row is inserted when the batch is flushed.
     """
     key = key or hashlib.sha256(body).hexdigest()
-    if (pending is not None and key in pending.blobs) or session.execute(
-        _BLOB_EXISTS, {"key": key}
-    ).first() is not None:
+    if pending is not None and key in pending.blobs:
         return key
     bodies = bodies or BodyStore()
     base = bodies.base(session, kind) if kind is not None else None
+    # A body stored already is found when the batch is flushed (one query for all of them), except
+    # one that may become a base: a base must be a row stored without one.
+    if (pending is None or base is None) and session.execute(
+        _BLOB_EXISTS, {"key": key}
+    ).first() is not None:
+        return key
     base_key, base_body = base if base is not None else (None, None)
     compression, data = bodies.compressor.compress(body, base_key=base_key, base=base_body)
     row = {
@@ -402,6 +410,15 @@ def store_blob(
     if base_key is None and kind is not None:
         bodies.stored_base(kind, key, body)
     return key
+
+
+def _stored_blob_keys(session: Session, keys: list[str]) -> set[str]:
+    """The keys among `keys` whose body is stored already."""
+    stored: set[str] = set()
+    for start in range(0, len(keys), _KEYS_PER_QUERY):
+        chunk = keys[start : start + _KEYS_PER_QUERY]
+        stored.update(session.scalars(select(_BLOBS.c.sha256).where(_BLOBS.c.sha256.in_(chunk))))
+    return stored
 
 
 def load_blob(session: Session, key: str) -> bytes | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -229,3 +230,35 @@ def test_every_page_state_at_once_is_each_page_s_state(sessions: sessionmaker[Se
         assert snapshots.load_page(session, states[DOC]) == document("MHRA")
         assert (states[PUB].etag, states[DOC].etag) == ('"e1"', None)
         assert snapshots.load_page(session, snapshots.PageState()) is None
+
+
+def test_a_body_stored_under_another_page_is_stored_once_in_batched_runs(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A run's batch finds the bodies stored already when it is flushed (one query), so a body
+    seen before, in an earlier run or earlier in the batch, is one blob, readable from every
+    version that has it."""
+    shared = b"<html>the same document at two addresses " * 50
+    first_body = b"<html>the first document " * 50
+    urls = [f"{DOC}-{n}" for n in range(4)]
+    with sessions.begin() as session:
+        run = snapshots.start_run(session, trigger="manual", now=T0, pid=1)
+        pending, bodies = snapshots.PendingRows(), snapshots.BodyStore()
+        for url, body in ((urls[0], first_body), (urls[1], shared)):
+            record(session, run, url, replace(document(url), url=url), body, now=T0,
+                   pending=pending, bodies=bodies)  # fmt: skip
+        pending.flush(session)
+        finish(session, run)
+    with sessions.begin() as session:
+        run = snapshots.start_run(session, trigger="manual", now=T1, pid=1)
+        pending, bodies = snapshots.PendingRows(), snapshots.BodyStore()
+        for url in urls[2:]:  # stored by the first run, then twice in this batch
+            record(session, run, url, replace(document(url), url=url), shared, now=T1,
+                   pending=pending, bodies=bodies)  # fmt: skip
+        pending.flush(session)
+        finish(session, run)
+    with sessions() as session:
+        assert count(session, Blob) == 2
+        assert count(session, PageVersion) == 4
+        keys = set(session.scalars(select(PageVersion.blob_sha256)))
+        assert {snapshots.load_blob(session, key) for key in keys} == {first_body, shared}

@@ -209,9 +209,7 @@ class RunChanges:
     page_count: int  # live pages
 
 
-def run_changes(
-    session: Session, run: Run, fresh: Mapping[str, Page] | None = None
-) -> RunChanges:
+def run_changes(session: Session, run: Run, fresh: Mapping[str, Page] | None = None) -> RunChanges:
     """`changes_for_run(session, run)`'s changeset and counts, decoding only what differs.
 
     `fresh` (the run's own pipeline) holds, by URL, the outline (`changes.inventory.outline`) of
