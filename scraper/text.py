@@ -148,49 +148,19 @@ def class_tokens(element: Element) -> list[str]:
     return attribute(element, "class").split()
 
 
-class _BlockCollector:
-    """Accumulate inline text and links, and cut it into blocks at block boundaries."""
-
-    def __init__(self) -> None:
-        self.blocks: list[Block] = []
-        self._pieces: list[str] = []
-        self._hrefs: list[str] = []
-        self._prefix = ""
-        self.heading: Element | None = None
-
-    def add_text(self, text: str) -> None:
-        self._pieces.append(text)
-
-    def add_href(self, href: str) -> None:
-        self._hrefs.append(href)
-
-    def start_list_item(self) -> None:
-        self.flush()
-        self._prefix = "- "
-
-    def end_list_item(self) -> None:
-        self.flush()
-        self._prefix = ""
-
-    def flush(self, kind: str = "text") -> None:
-        if not self._pieces and not self._hrefs:
-            return  # most block boundaries follow another: nothing to cut
-        text = normalise("".join(self._pieces))
-        if text or self._hrefs:
-            if text and kind == "text" and self._prefix:
-                kind, text, self._prefix = "li", self._prefix + text, ""
-            self.blocks.append(Block(kind, text, tuple(self._hrefs)))
-        self._pieces.clear()
-        self._hrefs.clear()
-
-
 def flatten_blocks(root: Element) -> list[Block]:
     """Return the content of `root` as blocks in document order, however deeply it is nested.
 
     Headings are blocks of their own whatever wraps them; list items read "- item"; a <br> is a
     space; scripts, styles, images and form controls are not content, nor are comments.
     """
-    collector = _BlockCollector()
+    # One loop with its state in locals: this runs over every element of every page, and most
+    # block boundaries follow another one, so a cut is only made when there is text or a link.
+    blocks: list[Block] = []
+    pieces: list[str] = []  # inline text since the last cut
+    hrefs: list[str] = []  # and the links in it
+    prefix = ""  # "- " from a list item's start until its first block is cut
+    heading: Element | None = None  # the heading being read: nothing inside it cuts a block
     # lxml walks the tree in C (no recursion, so any depth): a start and an end per element,
     # one event per comment and processing instruction (only their tails are text).
     walker = etree.iterwalk(root, events=("start", "end", "comment", "pi"))
@@ -199,54 +169,66 @@ def flatten_blocks(root: Element) -> list[Block]:
         if event == "start":
             if element is root:
                 if root.text:
-                    collector.add_text(root.text)
-            elif not isinstance(name, str) or name in _SKIPPED_TAGS or name in _LINE_BREAK_TAGS:
+                    pieces.append(root.text)
+                continue
+            if not isinstance(name, str) or name in _SKIPPED_TAGS or name in _LINE_BREAK_TAGS:
                 walker.skip_subtree()  # its end event still comes: the tail is read there
-            else:
-                _enter(collector, element)
-                if element.text:
-                    collector.add_text(element.text)
+                continue
+            if heading is None:
+                if name in HEADING_TAGS:
+                    if pieces or hrefs:
+                        prefix = _cut(blocks, pieces, hrefs, "text", prefix)
+                    heading = element
+                elif name == "li":
+                    if pieces or hrefs:
+                        _cut(blocks, pieces, hrefs, "text", prefix)
+                    prefix = "- "
+                elif name in _BLOCK_TAGS and (pieces or hrefs):
+                    prefix = _cut(blocks, pieces, hrefs, "text", prefix)
+            if name == "a":
+                href = element.get("href")
+                if href and (href := href.strip()):
+                    hrefs.append(href)
+            if element.text:
+                pieces.append(element.text)
             continue
         if event == "end":
-            if element is root:
-                _leave(collector, root)
-                continue
             if name in _LINE_BREAK_TAGS:
-                collector.add_text(" ")
-            elif isinstance(name, str) and name not in _SKIPPED_TAGS:
-                _leave(collector, element)
+                pieces.append(" ")
+            elif isinstance(name, str) and (element is root or name not in _SKIPPED_TAGS):
+                if heading is element:
+                    if pieces or hrefs:
+                        prefix = _cut(blocks, pieces, hrefs, name, prefix)
+                    heading = None
+                elif heading is None:
+                    if name == "li":
+                        if pieces or hrefs:
+                            _cut(blocks, pieces, hrefs, "text", prefix)
+                        prefix = ""
+                    elif name in _BLOCK_TAGS and (pieces or hrefs):
+                        prefix = _cut(blocks, pieces, hrefs, "text", prefix)
+            if element is root:
+                continue
         if element.tail:  # an element's, a comment's or a processing instruction's
-            collector.add_text(element.tail)
-    collector.flush()
-    return collector.blocks
+            pieces.append(element.tail)
+    if pieces or hrefs:
+        _cut(blocks, pieces, hrefs, "text", prefix)
+    return blocks
 
 
-def _enter(collector: _BlockCollector, element: Element) -> None:
-    name = element.tag
-    if collector.heading is None:
-        if name in HEADING_TAGS:
-            collector.flush()
-            collector.heading = element
-        elif name == "li":
-            collector.start_list_item()
-        elif name in _BLOCK_TAGS:
-            collector.flush()
-    if name == "a":
-        href = attribute(element, "href").strip()
-        if href:
-            collector.add_href(href)
-
-
-def _leave(collector: _BlockCollector, element: Element) -> None:
-    name = element.tag
-    if collector.heading is element:
-        collector.flush(name)
-        collector.heading = None
-    elif collector.heading is None:
-        if name == "li":
-            collector.end_list_item()
-        elif name in _BLOCK_TAGS:
-            collector.flush()
+def _cut(blocks: list[Block], pieces: list[str], hrefs: list[str], kind: str, prefix: str) -> str:
+    """Cut the inline text and links gathered so far into a block (none when both are empty
+    after normalising); return the list-item prefix still to be used."""
+    text = "".join(pieces)
+    # Most cuts hold only the white space between two blocks: nothing to normalise.
+    text = "" if text.isspace() else normalise(text)
+    if text or hrefs:
+        if text and kind == "text" and prefix:
+            kind, text, prefix = "li", prefix + text, ""
+        blocks.append(Block(kind, text, tuple(hrefs)))
+    pieces.clear()
+    hrefs.clear()
+    return prefix
 
 
 def element_text(element: Element) -> str:
