@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from scraper.page import HtmlDocument, Page, canonical_json, page_fields, page_from_dict
 from storage.compression import compress_content, decompress_content
+from storage.in_lists import in_chunks
 from storage.tables import OrganisationRow
 
 _IN_ROWS = "organisations"  # the key an HTML document's rows hold instead of its content
-_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +61,8 @@ def decode_versions(session: Session, rows: Iterable[tuple[int, bytes]]) -> dict
     )
     for fields in (data[version_id] for version_id in wanted):
         fields[_IN_ROWS] = []
-    for start in range(0, len(wanted), _CHUNK):
-        for version_id, organisation in _organisations(session, wanted[start : start + _CHUNK]):
+    for chunk in in_chunks(wanted):
+        for version_id, organisation in _organisations(session, chunk):
             data[version_id][_IN_ROWS].append(organisation)
     return {version_id: page_from_dict(fields) for version_id, fields in data.items()}
 
@@ -73,7 +73,7 @@ def decode_version(session: Session, version_id: int, content: bytes) -> Page:
 
 
 def _organisations(
-    session: Session, version_ids: list[int]
+    session: Session, version_ids: Sequence[int]
 ) -> Iterable[tuple[int, dict[str, Any]]]:
     rows = session.execute(
         select(

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from scraper.page import Page, Publication
 from storage.content import decode_version, decode_versions
 from storage.errors import RefError
+from storage.in_lists import in_chunks
 from storage.order import NEWEST_FIRST, at_or_before, before, newest_versions
 from storage.statuses import PROBLEM_OUTCOMES, RunStatus
 from storage.tables import Observation, OrganisationRow, PageVersion, Run
@@ -178,11 +179,9 @@ def version_pages(session: Session, version_ids: Iterable[int]) -> dict[int, Pag
     """Return the content of the given versions, by version id."""
     wanted = sorted(set(version_ids))
     pages: dict[int, Page] = {}
-    for start in range(0, len(wanted), 500):
+    for chunk in in_chunks(wanted):
         rows = session.execute(
-            select(PageVersion.id, PageVersion.content).where(
-                PageVersion.id.in_(wanted[start : start + 500])
-            )
+            select(PageVersion.id, PageVersion.content).where(PageVersion.id.in_(chunk))
         )
         pages.update(decode_versions(session, rows.tuples()))
     return pages

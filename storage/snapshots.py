@@ -21,6 +21,7 @@ from storage.compression import BodyCompressor, decompress_body
 from storage.content import EncodedPage as EncodedPage  # what the pipeline passes in
 from storage.content import decode_version, stored_content
 from storage.content import encode_page as encode_page  # the pipeline encodes through here
+from storage.in_lists import in_chunks
 from storage.statuses import STORED_OUTCOMES, Outcome, RunStatus, Trigger
 from storage.tables import (
     Blob,
@@ -262,7 +263,6 @@ _PAGE_STATE: Final = _page_state_query()
 _PAGE_STATE_AT: Final = _page_state_query(at_or_before=True)
 _EVERY_PAGE_STATE: Final = _page_state_query(every_page=True)
 _VERSION_CONTENT: Final = select(_VERSIONS.c.content).where(_VERSIONS.c.id == bindparam("id"))
-_KEYS_PER_QUERY: Final = 500
 _BLOB_EXISTS: Final = select(_BLOBS.c.sha256).where(_BLOBS.c.sha256 == bindparam("key"))
 _BLOB_DATA: Final = select(_BLOBS.c.compression, _BLOBS.c.data, _BLOBS.c.base_sha256).where(
     _BLOBS.c.sha256 == bindparam("key")
@@ -415,8 +415,7 @@ def store_blob(
 def _stored_blob_keys(session: Session, keys: list[str]) -> set[str]:
     """The keys among `keys` whose body is stored already."""
     stored: set[str] = set()
-    for start in range(0, len(keys), _KEYS_PER_QUERY):
-        chunk = keys[start : start + _KEYS_PER_QUERY]
+    for chunk in in_chunks(keys):
         stored.update(session.scalars(select(_BLOBS.c.sha256).where(_BLOBS.c.sha256.in_(chunk))))
     return stored
 
