@@ -154,8 +154,7 @@ def flatten_blocks(root: Element) -> list[Block]:
     Headings are blocks of their own whatever wraps them; list items read "- item"; a <br> is a
     space; scripts, styles, images and form controls are not content, nor are comments.
     """
-    # One loop with its state in locals: this runs over every element of every page, and most
-    # block boundaries follow another one, so a cut is only made when there is text or a link.
+    # One loop with its state in locals: this runs over every element of every page.
     blocks: list[Block] = []
     pieces: list[str] = []  # inline text since the last cut
     hrefs: list[str] = []  # and the links in it
@@ -174,17 +173,12 @@ def flatten_blocks(root: Element) -> list[Block]:
             if not isinstance(name, str) or name in _SKIPPED_TAGS or name in _LINE_BREAK_TAGS:
                 walker.skip_subtree()  # its end event still comes: the tail is read there
                 continue
-            if heading is None:
+            if heading is None and (name in HEADING_TAGS or name in _BLOCK_TAGS):
+                prefix = _cut(blocks, pieces, hrefs, "text", prefix)
                 if name in HEADING_TAGS:
-                    if pieces or hrefs:
-                        prefix = _cut(blocks, pieces, hrefs, "text", prefix)
                     heading = element
                 elif name == "li":
-                    if pieces or hrefs:
-                        _cut(blocks, pieces, hrefs, "text", prefix)
                     prefix = "- "
-                elif name in _BLOCK_TAGS and (pieces or hrefs):
-                    prefix = _cut(blocks, pieces, hrefs, "text", prefix)
             if name == "a":
                 href = element.get("href")
                 if href and (href := href.strip()):
@@ -197,28 +191,25 @@ def flatten_blocks(root: Element) -> list[Block]:
                 pieces.append(" ")
             elif isinstance(name, str) and (element is root or name not in _SKIPPED_TAGS):
                 if heading is element:
-                    if pieces or hrefs:
-                        prefix = _cut(blocks, pieces, hrefs, name, prefix)
+                    prefix = _cut(blocks, pieces, hrefs, name, prefix)
                     heading = None
-                elif heading is None:
+                elif heading is None and name in _BLOCK_TAGS:
+                    prefix = _cut(blocks, pieces, hrefs, "text", prefix)
                     if name == "li":
-                        if pieces or hrefs:
-                            _cut(blocks, pieces, hrefs, "text", prefix)
                         prefix = ""
-                    elif name in _BLOCK_TAGS and (pieces or hrefs):
-                        prefix = _cut(blocks, pieces, hrefs, "text", prefix)
             if element is root:
                 continue
         if element.tail:  # an element's, a comment's or a processing instruction's
             pieces.append(element.tail)
-    if pieces or hrefs:
-        _cut(blocks, pieces, hrefs, "text", prefix)
+    _cut(blocks, pieces, hrefs, "text", prefix)
     return blocks
 
 
 def _cut(blocks: list[Block], pieces: list[str], hrefs: list[str], kind: str, prefix: str) -> str:
     """Cut the inline text and links gathered so far into a block (none when both are empty
     after normalising); return the list-item prefix still to be used."""
+    if not pieces and not hrefs:
+        return prefix
     text = "".join(pieces)
     # Most cuts hold only the white space between two blocks: nothing to normalise.
     text = "" if text.isspace() else normalise(text)
