@@ -123,6 +123,7 @@ class RunPipeline:
         clock: Clock,
         accept_anomalies: bool,
         on_page: Callable[[PageOutcome], None] | None = None,
+        baseline: bool = False,
     ) -> None:
         self.config = config
         self.sessions = sessions
@@ -131,8 +132,8 @@ class RunPipeline:
         self.clock = clock
         self.accept_anomalies = accept_anomalies
         self.outcomes: list[PageOutcome] = []
-        # What this run stored of each page, outlined: a baseline's report needs no decoding.
-        self.stored_outlines: dict[str, Page] = {}
+        # A baseline keeps what it stores of each page, outlined, so its report decodes nothing.
+        self.stored_outlines: dict[str, Page] | None = {} if baseline else None
         self.on_page = on_page
         self._run_row: Run | None = None
         self._session: Session | None = None
@@ -264,7 +265,7 @@ class RunPipeline:
                 )
         parsed = snapshots.Parsed(PARSER_VERSION, source.fingerprint, charset)
         self._store(url, encoded, result.body, meta, parsed, known=known)
-        self.stored_outlines[url] = outline(page)
+        self._keep_outline(url, page)
         return page
 
     def _page_state(self, session: Session, url: str) -> snapshots.PageState:
@@ -298,7 +299,11 @@ class RunPipeline:
         """Store a non-HTML attachment's metadata as a page version (never fetched)."""
         page = Attachment(url=link.url, title=link.title, attributes=link.attributes)
         self._store(link.url, snapshots.encode_page(page), None, None, None)
-        self.stored_outlines[link.url] = page
+        self._keep_outline(link.url, page)
+
+    def _keep_outline(self, url: str, page: Page) -> None:
+        if self.stored_outlines is not None:
+            self.stored_outlines[url] = outline(page)
 
     def _run(self) -> Run:
         """The run row, read once (detached): storage only reads its id."""
@@ -473,9 +478,11 @@ def run_once(
         stale = snapshots.fail_stale_runs(session, now=clock())
     reparsed = reparse_stale_versions(sessions)
     with write_transaction(sessions) as session:
-        run_id = snapshots.start_run(
+        started = snapshots.start_run(
             session, trigger=Trigger(trigger), now=clock(), pid=os.getpid()
-        ).id
+        )
+        run_id = started.id
+        baseline = queries.previous_finished_run(session, started) is None
     pipeline = RunPipeline(
         config,
         sessions=sessions,
@@ -484,6 +491,7 @@ def run_once(
         clock=clock,
         accept_anomalies=accept_anomalies,
         on_page=on_page,
+        baseline=baseline,
     )
     try:
         title = pipeline.track_all()
